@@ -1,0 +1,50 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "VLPack",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "vlpack", targets: ["VLPackCLI"]),
+        .library(name: "VLCheckpoint", targets: ["VLCheckpoint"]),
+        // libFuzzer harnesses: build with `swift build --product NAME --sanitize=fuzzer --sanitize=address`.
+        .executable(name: "fuzz-pickle", targets: ["FuzzPickle"]),
+        .executable(name: "fuzz-zip", targets: ["FuzzZip"]),
+        .executable(name: "fuzz-safetensors", targets: ["FuzzSafetensors"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // C kernels: SHA-256 and other hot loops that want plain C.
+        .target(name: "CVLKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .systemLibrary(name: "CZip", pkgConfig: "libzip", providers: [.apt(["libzip-dev"])]),
+
+        .target(name: "VLCore", dependencies: ["CVLKernels"]),
+        .target(name: "VLPickle", dependencies: ["VLCore"]),
+        .target(name: "VLTorch", dependencies: ["VLCore", "VLPickle", "CZip"]),
+        .target(name: "VLSafetensors", dependencies: ["VLCore"]),
+        .target(name: "VLCheckpoint", dependencies: [
+            "VLCore", "VLTorch", "VLSafetensors",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "VLPackCLI", dependencies: [
+            "VLCheckpoint", "VLCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .executableTarget(name: "FuzzPickle", dependencies: ["VLPickle", "VLTorch"]),
+        .executableTarget(name: "FuzzZip", dependencies: ["VLTorch"]),
+        .executableTarget(name: "FuzzSafetensors", dependencies: ["VLSafetensors"]),
+
+        .testTarget(name: "VLCoreTests", dependencies: ["VLCore"]),
+        .testTarget(name: "VLPickleTests", dependencies: ["VLPickle"]),
+        .testTarget(name: "VLTorchTests", dependencies: ["VLTorch", "VLCore"]),
+        .testTarget(name: "VLSafetensorsTests", dependencies: ["VLSafetensors", "VLCore"]),
+        .testTarget(name: "VLCheckpointTests", dependencies: ["VLCheckpoint", "VLCore"]),
+        .testTarget(name: "VLPackCLITests", dependencies: ["VLCheckpoint"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
