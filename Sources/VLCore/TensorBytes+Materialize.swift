@@ -1,4 +1,9 @@
 extension TensorBytes {
+    /// Treats `self` as a whole storage and returns the bytes of `entry`, which views it.
+    public func tensor(_ entry: TensorEntry) -> TensorBytes {
+        withUnsafeBytes { Self.materialize(entry: entry, storage: $0, owner: owner ?? OwnedBuffer(count: 0)) }
+    }
+
     /// Produces the C-contiguous little-endian bytes of `entry` from the bytes of its whole storage.
     ///
     /// Zero-copy when the view is contiguous and little-endian; otherwise copies exactly

@@ -3,7 +3,7 @@
 public struct TensorBytes: @unchecked Sendable {
     /// Valid as long as this value (and so `owner`) is alive. Do not let it escape.
     public let buffer: UnsafeRawBufferPointer
-    private let owner: AnyObject?
+    let owner: AnyObject?
 
     /// A view into memory kept alive by `owner` (e.g. a `MappedFile`).
     public init(view: UnsafeRawBufferPointer, owner: AnyObject) {

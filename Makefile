@@ -1,0 +1,52 @@
+# VLPack — build, demo, test, fuzz. Every target installs the Debian packages it needs when they
+# are missing (as root: apt-get update && apt-get install -y ...).
+SWIFT        ?= swift
+FUZZ_SECONDS ?= 600
+FUZZ_DIR     ?= .build-fuzz
+BIN_RELEASE  := .build/release/vlpack
+SAMPLES      := Fixtures/samples
+
+DEBIAN_PACKAGES := pkg-config libopenblas-dev libzip-dev libjson-c-dev \
+                   libavformat-dev libavcodec-dev libswresample-dev libswscale-dev libavutil-dev
+
+.PHONY: deps build release demo test fuzz clean
+
+deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" -ne 0 ]; then echo "run as root, or: sudo apt-get install -y$$missing" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release --product vlpack
+
+# The main job on the bundled sample models.
+demo: release
+	@for f in eva_vit_g.pth blip2_pretrained_flant5xxl.pth imagebind_huge.pth VL_tiny.pth AL_tiny.pth llama-hf llama-meta; do \
+	  echo "== vlpack inspect $(SAMPLES)/$$f"; \
+	  $(BIN_RELEASE) inspect $(SAMPLES)/$$f || exit 1; \
+	done
+
+test: deps
+	$(SWIFT) build
+	$(SWIFT) test
+
+# libFuzzer under AddressSanitizer, seeded with the fixtures. FUZZ_SECONDS per parser.
+fuzz: deps
+	@for t in pickle zip safetensors; do \
+	  $(SWIFT) build --scratch-path $(FUZZ_DIR) --product fuzz-$$t --sanitize=fuzzer --sanitize=address || exit 1; \
+	  mkdir -p $(FUZZ_DIR)/corpus-$$t; \
+	  Fixtures/fuzz-seeds.sh $$t $(FUZZ_DIR)/corpus-$$t; \
+	  $(FUZZ_DIR)/debug/fuzz-$$t $(FUZZ_DIR)/corpus-$$t -max_total_time=$(FUZZ_SECONDS) -max_len=1048576 \
+	    -rss_limit_mb=4096 -timeout=20 -artifact_prefix=$(FUZZ_DIR)/crash-$$t- 2>&1 | tee $(FUZZ_DIR)/fuzz-$$t.log | grep -E "INITED|DONE|Done|ERROR|crash" ; \
+	done
+
+clean:
+	rm -rf .build $(FUZZ_DIR)

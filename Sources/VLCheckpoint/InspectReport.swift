@@ -1,0 +1,92 @@
+import Foundation
+import VLCore
+
+/// What `vlpack inspect` reports for one path: every tensor (optionally hashed), the skipped
+/// non-tensor objects, the pickle globals and the detected component family.
+public struct InspectReport: Sendable {
+    public struct Tensor: Sendable {
+        public let name: String
+        public let dtype: DType
+        public let shape: [Int]
+        public let nbytes: Int
+        /// SHA-256 of the C-contiguous little-endian bytes, when hashing was asked for.
+        public let sha256: String?
+    }
+
+    public let path: String
+    public let family: ComponentFamily
+    public let tensors: [Tensor]
+    public let skipped: [SkippedObject]
+    public let globals: [String]
+
+    /// Builds the report. Without `hash` no tensor data is read; with it, every tensor is streamed
+    /// through SHA-256 once (zero-copy for stored contiguous tensors).
+    public init(source: any TensorSource, path: String, hash: Bool, filter: Regex<AnyRegexOutput>? = nil) throws {
+        self.path = path
+        family = ComponentFamily.detect(source.entries)
+        let selected = source.entries.filter { entry in filter.map { entry.name.contains($0) } ?? true }
+        tensors = try selected.map { entry in
+            let digest: String? = try hash ? attributing(to: entry.storage.file) {
+                try source.bytes(of: entry).withUnsafeBytes { SHA256.hex(of: $0) }
+            } : nil
+            return Tensor(name: entry.name, dtype: entry.dtype, shape: entry.shape, nbytes: entry.byteCount, sha256: digest)
+        }
+        skipped = source.skipped
+        globals = source.globals
+    }
+
+    /// Parameters (elements) and bytes per dtype, in `DType` order.
+    public var totalsByDType: [(dtype: DType, elements: Int, bytes: Int)] {
+        DType.allCases.compactMap { d in
+            let ts = tensors.filter { $0.dtype == d }
+            guard !ts.isEmpty else { return nil }
+            return (d, ts.reduce(0) { $0 + $1.nbytes / d.byteSize }, ts.reduce(0) { $0 + $1.nbytes })
+        }
+    }
+
+    /// The human-readable table printed by `vlpack inspect`.
+    public func table() -> String {
+        var out = "\(path)\n  family: \(family.rawValue)\n"
+        let nameWidth = min(max(tensors.map(\.name.count).max() ?? 4, 4), 72)
+        let dtypeWidth = 7
+        out += "  " + "name".padded(nameWidth) + "  " + "dtype".padded(dtypeWidth) + "  " + "shape".padded(20) + "  bytes\n"
+        for t in tensors {
+            let shape = "[" + t.shape.map(String.init).joined(separator: ", ") + "]"
+            out += "  " + t.name.padded(nameWidth) + "  " + t.dtype.rawValue.padded(dtypeWidth) + "  " + shape.padded(20)
+            out += "  " + String(t.nbytes)
+            if let h = t.sha256 { out += "  " + h }
+            out += "\n"
+        }
+        out += "  summary: \(tensors.count) tensors\n"
+        for (d, elements, bytes) in totalsByDType {
+            out += "    \(d.rawValue.padded(dtypeWidth)) \(elements) parameters, \(ByteCountFormatting.human(bytes))\n"
+        }
+        if !skipped.isEmpty {
+            out += "  skipped (not tensors): \(skipped.count)\n"
+            for s in skipped { out += "    \(s.path.isEmpty ? "(root)" : s.path)  \(s.type)\n" }
+        }
+        if !globals.isEmpty {
+            out += "  pickle globals: \(globals.joined(separator: ", "))\n"
+        }
+        return out
+    }
+}
+
+enum ByteCountFormatting {
+    static func human(_ bytes: Int) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(bytes) B" : String(format: "%.2f", value) + " " + units[unit]
+    }
+}
+
+extension String {
+    func padded(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}

@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import Logging
+import VLCore
+
+@main
+struct VLPack: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vlpack",
+        abstract: "Read, convert, quantize and verify Video-LLaMA checkpoints without running pickle code.",
+        discussion: """
+            VLPack reads PyTorch checkpoints (torch.save zip and legacy formats) with a closed pickle \
+            interpreter that never imports or calls anything, safetensors files, and sharded sets \
+            (pytorch_model.bin.index.json, model.safetensors.index.json).
+
+            Examples:
+              vlpack inspect eva_vit_g.pth
+              vlpack inspect llama-2-7b-chat-hf/ --filter 'layers\\.0\\.' --hash
+              vlpack inspect VL_LLaMA_2_7B_Finetuned.pth --json | jq '.tensors | length'
+            """,
+        subcommands: [Inspect.self]
+    )
+}
+
+/// Options every subcommand shares.
+struct GlobalOptions: ParsableArguments {
+    @Flag(name: .shortAndLong, help: "Log what VLPack is doing to stderr.")
+    var verbose = false
+
+    func makeLogger(_ label: String) -> Logger {
+        var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = verbose ? .debug : .warning
+        return logger
+    }
+}
+
+/// Prints one line naming the file, the rule and the detail, and exits non-zero.
+func fail(_ error: any Error) -> ExitCode {
+    FileHandle.standardError.write(Data("vlpack: error: \(error)\n".utf8))
+    return ExitCode(1)
+}

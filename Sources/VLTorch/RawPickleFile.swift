@@ -1,0 +1,26 @@
+import VLCore
+import VLPickle
+
+/// A bare pickle stream (`pickle.dump` output, not `torch.save`). It has nowhere to keep storages,
+/// so it can only hold non-tensor objects; it is read so that such files — and pickle bombs saved
+/// as `.pkl` — get the same closed interpreter and a clear answer.
+public final class RawPickleFile: TensorSource {
+    public let path: String
+    public let entries: [TensorEntry]
+    public let skipped: [SkippedObject]
+    public let globals: [String]
+
+    public init(file: MappedFile, limits: PickleLimits = .standard) throws {
+        path = file.path
+        let result = try PickleMachine(limits: limits).run(file.bytes)
+        globals = result.globals
+        let graph = TorchObjectGraph(result: result) { _, name in
+            throw TorchError.invalidPersistentID(path: name, reason: "a bare pickle has no storage records")
+        }
+        (entries, skipped) = try graph.contents()
+    }
+
+    public func bytes(of entry: TensorEntry) throws -> TensorBytes {
+        throw TorchError.recordMissing(name: entry.storage.key)
+    }
+}

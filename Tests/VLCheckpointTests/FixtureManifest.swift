@@ -1,0 +1,43 @@
+import Testing
+import Foundation
+import VLCore
+
+/// The committed fixtures and the manifests `Fixtures/generate.py` computed for them with torch.
+enum Fixtures {
+    static let root: String = {
+        // Tests/VLCheckpointTests/FixtureManifest.swift → package root.
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.appendingPathComponent("Fixtures").path
+    }()
+
+    static func path(_ relative: String) -> String { (root as NSString).appendingPathComponent(relative) }
+
+    static func loadJSON(_ relative: String) -> JSONValue {
+        guard let data = FileManager.default.contents(atPath: path(relative)) else { return .null }
+        return (try? data.withUnsafeBytes { try JSONValue.parse($0) }) ?? .null
+    }
+
+    /// One expected `inspect --json` object.
+    struct Expected: Sendable, CustomTestStringConvertible {
+        let json: JSONValue
+        var path: String { json[key: "path"]?.string ?? "" }
+        var testDescription: String { path }
+    }
+
+    struct Hostile: Sendable, CustomTestStringConvertible {
+        let path: String
+        let kind: String
+        let expect: String
+        let canary: String?
+        var testDescription: String { "\(path) → \(expect)" }
+    }
+
+    static let good: [Expected] = (loadJSON("good/manifest.json")[key: "fixtures"]?.array ?? []).map(Expected.init)
+    static let samples: [Expected] = (loadJSON("samples/manifest.json")[key: "fixtures"]?.array ?? []).map(Expected.init)
+    static let hostile: [Hostile] = (loadJSON("hostile/manifest.json")[key: "cases"]?.array ?? []).compactMap { c in
+        guard let p = c[key: "path"]?.string, let e = c[key: "expect"]?.string else { return nil }
+        return Hostile(path: p, kind: c[key: "kind"]?.string ?? "", expect: e, canary: c[key: "canary"]?.string)
+    }
+}
+
