@@ -1,10 +1,9 @@
-import VLPickle
+import VLTorch
 
-/// libFuzzer entry point: any input must end in a result or a `PickleError`, never a crash,
-/// hang or unbounded allocation.
+/// libFuzzer entry point: the pickle machine plus the torch object-graph walk. Any input must end
+/// in a result or a rule error, never a crash, hang or unbounded allocation.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    let bytes = UnsafeRawBufferPointer(start: data, count: size)
-    _ = try? PickleMachine().run(bytes)
+    _ = try? RawPickleFile(bytes: UnsafeRawBufferPointer(start: data, count: size), path: "fuzz")
     return 0
 }

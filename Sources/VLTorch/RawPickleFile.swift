@@ -10,9 +10,14 @@ public final class RawPickleFile: TensorSource {
     public let skipped: [SkippedObject]
     public let globals: [String]
 
-    public init(file: MappedFile, limits: PickleLimits = .standard) throws {
-        path = file.path
-        let result = try PickleMachine(limits: limits).run(file.bytes)
+    public convenience init(file: MappedFile, limits: PickleLimits = .standard) throws {
+        try self.init(bytes: file.bytes, path: file.path, limits: limits)
+    }
+
+    /// Runs the machine and the object-graph walk over bytes in memory (also the fuzzing entry).
+    public init(bytes: UnsafeRawBufferPointer, path: String, limits: PickleLimits = .standard) throws {
+        self.path = path
+        let result = try PickleMachine(limits: limits).run(bytes)
         globals = result.globals
         let graph = TorchObjectGraph(result: result) { _, name in
             throw TorchError.invalidPersistentID(path: name, reason: "a bare pickle has no storage records")

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Seeds a libFuzzer corpus folder for one parser from the committed fixtures.
+#   Fixtures/fuzz-seeds.sh pickle|zip|safetensors CORPUS_DIR
+set -euo pipefail
+kind=$1 dest=$2
+here=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$dest"
+small() { find "$here" -type f -size -1M "$@"; }
+case $kind in
+  pickle)
+    # data.pkl records of every torch zip, plus the raw pickles of the hostile corpus.
+    tmp=$(mktemp -d)
+    while IFS= read -r f; do
+      unzip -o -qq "$f" '*/data.pkl' -d "$tmp/$(basename "$f")" 2>/dev/null || true
+    done < <(small \( -name '*.pt' -o -name '*.pth' -o -name '*.bin' \))
+    find "$tmp" -name data.pkl | while IFS= read -r p; do cp "$p" "$dest/$(echo "$p" | md5sum | cut -c1-16).pkl"; done
+    small -name '*.pkl' -exec cp {} "$dest/" \;
+    rm -rf "$tmp" ;;
+  zip)
+    small \( -name '*.pt' -o -name '*.pth' -o -name '*.bin' -o -name '*.zip' \) -exec cp {} "$dest/" \; ;;
+  safetensors)
+    small -name '*.safetensors' -exec cp {} "$dest/" \; ;;
+  *) echo "unknown parser '$kind'" >&2; exit 2 ;;
+esac
+echo "$kind: $(ls "$dest" | wc -l) seeds in $dest"
