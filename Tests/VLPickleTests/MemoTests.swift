@@ -76,8 +76,10 @@ let memoBombHex = """
 }
 
 @Test func memoizeCountsTowardsTheMemoLimit() {
-    let limits = PickleLimits(maxOperations: 1_000, maxStackDepth: 100, maxMarkDepth: 10,
-                              maxMemoEntries: 2, maxObjects: 100)
-    // NONE, MEMOIZE, MEMOIZE, MEMOIZE, STOP: the third MEMOIZE wants slot 2.
-    #expect(failure([0x4E, 0x94, 0x94, 0x94, 0x2E], limits: limits)?.rule == "memoLimit")
+    // NONE, then one MEMOIZE more than there are memo slots.
+    let input = [NONE] + [UInt8](repeating: 0x94, count: tinyLimits.maxMemoEntries + 1) + [STOP]
+    let error = failure(input, limits: tinyLimits)
+    #expect(error?.rule == "memoLimit")
+    guard case let .memoLimit(_, index, _) = error else { return }
+    #expect(index == tinyLimits.maxMemoEntries)
 }
