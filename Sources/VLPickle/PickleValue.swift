@@ -25,8 +25,10 @@ public struct PickleRef: Sendable, Hashable {
 public enum PickleObject: Sendable {
     case tuple([PickleValue])
     case list([PickleValue])
-    /// `dict` or `collections.OrderedDict`, insertion-ordered (`typeName` says which).
+    /// `dict` or `collections.OrderedDict`, insertion-ordered (`typeName` says which). A key set
+    /// twice stays as two entries (Python would keep the last value), so consumers can refuse it.
     case dict(typeName: String, entries: [PickleDictEntry])
+    /// Items in pickle order; duplicates are not merged (the machine does not hash values).
     case set(frozen: Bool, items: [PickleValue])
     /// A global that passed the policy, not yet called. `decision` is `.interpret` or `.opaque`.
     case global(PickleGlobal)
