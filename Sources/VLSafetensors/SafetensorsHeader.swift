@@ -25,9 +25,10 @@ extension SafetensorsFile {
     /// returned `StorageLocation`s.
     ///
     /// The rules are those of the reference reader (`SafeTensors::read_metadata` and
-    /// `Metadata::validate` in `tensor.rs`), applied in the same order, plus VLPack's stricter
-    /// ones: duplicate keys and unknown tensor-description members are refused, and so are dtypes
-    /// VLPack cannot carry (`unknownDType`). See `SafetensorsError` for the rule names.
+    /// `Metadata::validate` in `tensor.rs`), in its order except that each tensor's overflow check
+    /// runs with its type checks, before the offset walk. VLPack is stricter in three ways:
+    /// duplicate keys and unknown tensor-description members are refused, and so are dtypes VLPack
+    /// cannot carry (`unknownDType`). See `SafetensorsError` for the rule names.
     ///
     /// Cost: O(N + T log T) for a header of N bytes with T tensors; allocation is proportional to
     /// the header, which is capped at 100 MB before anything is allocated.
