@@ -691,7 +691,7 @@ TINY = {
     "video_llama_vl": {
         "file": "VL_tiny.pth", "format": "trainer checkpoint {model, optimizer, config, scaler, epoch}",
         "video_qformer": {"hidden": 96, "num_heads": 2, "num_layers": 2, "cross_attention_layers": [0, 1],
-                          "intermediate": 384, "encoder_width": 96, "num_query_tokens": 8,
+                          "intermediate": 192, "encoder_width": 96, "num_query_tokens": 8,
                           "max_position_embeddings": 64, "layer_norm_eps": 1e-12},
         "video_frame_position_embedding": [8, 96], "llama_proj": [256, 96],
         "buffers": ["Qformer.bert.embeddings.position_ids", "video_Qformer.bert.embeddings.position_ids",
@@ -703,7 +703,7 @@ TINY = {
     "video_llama_al": {
         "file": "AL_tiny.pth", "format": "trainer checkpoint {model, optimizer, config, scaler, epoch}",
         "audio_qformer": {"hidden": 96, "num_heads": 2, "num_layers": 2, "cross_attention_layers": [0, 1],
-                          "intermediate": 384, "encoder_width": 128, "num_query_tokens": 8,
+                          "intermediate": 192, "encoder_width": 128, "num_query_tokens": 8,
                           "max_position_embeddings": 64, "layer_norm_eps": 1e-12},
         "audio_position_embedding": [8, 128], "audio_llama_proj": [256, 96],
         "buffers": ["{Qformer,video_Qformer,audio_Qformer}.bert.embeddings.position_ids",
@@ -729,7 +729,9 @@ TINY = {
                       "unk": 0, "bos": 1, "eos": 2, "pad": None},
     },
     "conventions": {
-        "llm_widths": "multiples of 256", "vision_widths": "multiples of 32, not of 256",
+        "llm_widths": "multiples of 256",
+        "qformer_intermediate": "BLIP-2 Q-Former 4 x hidden (384) like BERT; video/audio Q-Formers 2 x hidden (192) "
+                                "to keep the trainer checkpoints (params + 2 AdamW moments) small", "vision_widths": "multiples of 32, not of 256",
         "init": "weights ~ N(0, 0.02) (patch/stem convs N(0,0.05)), biases ~ N(0, 0.02), "
                 "LayerNorm/RMSNorm weights 1 + N(0, 0.1), LayerNorm biases N(0, 0.1) (nothing is "
                 "exactly 0/1 so swapped tensors are detectable)",
