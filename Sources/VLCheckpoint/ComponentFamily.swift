@@ -24,9 +24,11 @@ public enum ComponentFamily: String, Sendable, CaseIterable, Codable {
            has("patch_embed.proj.weight"), pos.count == 3, qkv.count == 2, qkv[0] == 3 * pos[2] {
             return .evaVitG
         }
-        // Trainer checkpoints keep the model under "model."; the branch decides the family.
-        if hasPrefix("model.video_Qformer.") || has("model.llama_proj.weight") { return .videoLLaMAVL }
-        if hasPrefix("model.audio_Qformer.") || has("model.audio_llama_proj.weight") { return .videoLLaMAAL }
+        // Trainer checkpoints keep the model under "model."; the trained branch decides the family.
+        // Look at weights, not buffers: every branch file also carries the other Q-Formers'
+        // `position_ids` buffers.
+        if hasPrefix("model.audio_Qformer.bert.encoder.") || has("model.audio_llama_proj.weight") { return .videoLLaMAAL }
+        if hasPrefix("model.video_Qformer.bert.encoder.") || has("model.llama_proj.weight") { return .videoLLaMAVL }
         if has("model.query_tokens") && hasPrefix("model.Qformer.bert.encoder.layer.") { return .blip2QFormer }
         if hasPrefix("modality_trunks.audio.blocks.") && has("modality_preprocessors.audio.cls_token") { return .imageBindHuge }
         if let embed = shapes["model.embed_tokens.weight"], let q = shapes["model.layers.0.self_attn.q_proj.weight"],

@@ -44,6 +44,8 @@ public enum TorchGlobalPolicy {
         "torch._utils._rebuild_device_tensor_from_numpy",
         "torch._tensor._rebuild_from_type_v2",
         "torch.nn.parameter.Parameter", "torch.serialization._get_layout",
+        // Current torch writes untyped storages (float8 and other new dtypes) under their own module.
+        "torch.storage.UntypedStorage",
         "numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct",
         "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar",
         "numpy.ndarray", "numpy.dtype",

@@ -96,11 +96,15 @@ struct PersistentStorageID {
     /// Legacy only: (view key, offset, size) when the tensor views part of a root storage.
     let view: (key: String, offset: Int, size: Int)?
 
+    /// `torch.FloatStorage`, `torch.cuda.FloatStorage` (legacy files saved from GPU) and
+    /// `torch.storage.UntypedStorage` (current torch, new dtypes).
+    static let storageModules: Set<String> = ["torch", "torch.cuda", "torch.storage"]
+
     init(_ pid: PickleValue, result: PickleResult, path: String) throws {
         guard case let .ref(r) = pid, case let .tuple(items) = result[r], items.count == 5 || items.count == 6,
               case .string("storage") = items[0]
         else { throw TorchError.invalidPersistentID(path: path, reason: "expected ('storage', type, key, location, numel)") }
-        guard case let .ref(t) = items[1], case let .global(cls) = result[t], cls.module == "torch" else {
+        guard case let .ref(t) = items[1], case let .global(cls) = result[t], Self.storageModules.contains(cls.module) else {
             throw TorchError.invalidPersistentID(path: path, reason: "storage type is not a torch storage class")
         }
         if cls.name == "UntypedStorage" {
