@@ -5,7 +5,7 @@ set -euo pipefail
 kind=$1 dest=$2
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$dest"
-small() { find "$here" -type f -size -1M "$@"; }
+small() { find "$here" -type f -size -1024k "$@"; }
 case $kind in
   pickle)
     # data.pkl records of every torch zip, plus the raw pickles of the hostile corpus.
