@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Prove that every code-execution payload in Fixtures/hostile/ is live — safely.
+
+    /tmp/venv/bin/python Fixtures/prove_live.py          (or: generate.py --prove-live)
+
+For each case of hostile/manifest.json that has a canary, this script
+  1. checks the canary (/tmp/vlpack-canary-<case>) does NOT exist on the real /tmp;
+  2. starts a throwaway sandbox: `unshare --mount --propagation private` (a private mount
+     namespace; needs root) in which a fresh tmpfs is mounted on /tmp (the Python virtualenv, if
+     it lives under /tmp, is bind-mounted back into it first), and inside it loads the file ONCE
+     with the UNSAFE loader (pickle.load for .pkl, torch.load(weights_only=False) for .pt);
+     the inner process refuses to load anything unless /tmp is a tmpfs inside a mount namespace
+     different from the parent's;
+  3. records whether the canary appeared inside the sandbox (it must), and checks that it does
+     NOT exist on the real /tmp afterwards (the sandbox tmpfs vanishes with the namespace).
+Results go to hostile/LIVENESS.md (deterministic: no timestamps). Exit status 1 if any case is
+not live or a canary leaked.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+MANIFEST = ROOT / "hostile" / "manifest.json"
+OUT = ROOT / "hostile" / "LIVENESS.md"
+
+
+def loader_for(path: Path) -> str:
+    return "pickle.load" if path.suffix == ".pkl" else "torch.load(weights_only=False)"
+
+
+def inner(path: str, canary: str, parent_mntns: str) -> int:
+    """Runs inside the sandbox."""
+    mnt = os.readlink("/proc/self/ns/mnt")
+    tmp_fs = None
+    for line in open("/proc/self/mountinfo"):
+        parts = line.split()
+        if parts[4] == "/tmp":
+            tmp_fs = parts[parts.index("-") + 1]  # last mount on /tmp wins
+    if mnt == parent_mntns or tmp_fs != "tmpfs":
+        print(json.dumps({"error": f"not sandboxed (mntns {mnt}, /tmp fs {tmp_fs})"}))
+        return 2
+    before = os.path.exists(canary)
+    err = None
+    p = Path(path)
+    try:
+        if p.suffix == ".pkl":
+            import pickle
+            with open(p, "rb") as f:
+                pickle.load(f)
+        else:
+            import torch
+            torch.load(p, weights_only=False)
+    except Exception as e:  # noqa: BLE001  (payload side effects happen before any later error)
+        err = f"{type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''}"
+    print(json.dumps({"before": before, "fired": os.path.exists(canary), "error": err,
+                      "tmp_fs": tmp_fs}))
+    return 0
+
+
+def sandbox_command(path: Path, canary: str) -> list[str]:
+    py = sys.executable
+    prefix = sys.prefix
+    steps = []
+    if prefix.startswith("/tmp/"):
+        # keep the virtualenv reachable after /tmp is replaced by an empty tmpfs
+        steps += ["mount -t tmpfs vlpack-sb /mnt", "mkdir -p /mnt/venv",
+                  f"mount --bind {shlex.quote(prefix)} /mnt/venv"]
+        steps += ["mount -t tmpfs vlpack-sb-tmp /tmp", f"mkdir -p {shlex.quote(prefix)}",
+                  f"mount --bind /mnt/venv {shlex.quote(prefix)}"]
+    else:
+        steps += ["mount -t tmpfs vlpack-sb-tmp /tmp"]
+    parent_ns = os.readlink("/proc/self/ns/mnt")
+    steps.append(" ".join(shlex.quote(a) for a in
+                          [py, str(Path(__file__).resolve()), "--inner", str(path), canary, parent_ns]))
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-ec", " && ".join(steps)]
+
+
+def main() -> int:
+    if len(sys.argv) == 5 and sys.argv[1] == "--inner":
+        return inner(sys.argv[2], sys.argv[3], sys.argv[4])
+    cases = [c for c in json.loads(MANIFEST.read_text())["cases"] if c.get("canary")]
+    rows, ok = [], True
+    for c in cases:
+        path = ROOT / c["path"]
+        can = c["canary"]
+        if os.path.exists(can):
+            raise SystemExit(f"refusing: {can} already exists on the real /tmp")
+        cmd = sandbox_command(path, can)
+        env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT.parent)
+        try:
+            res = json.loads(r.stdout.strip().splitlines()[-1])
+        except Exception:  # noqa: BLE001
+            res = {"error": f"sandbox failed rc={r.returncode}: {r.stderr.strip()[-300:]}"}
+        leaked = os.path.exists(can)
+        if leaked:
+            os.unlink(can)
+        live = bool(res.get("fired")) and not res.get("before") and not leaked
+        ok &= live
+        rows.append((c, cmd, res, leaked, live))
+        print(f"{c['path']}: {'LIVE' if live else 'NOT LIVE'} inside={res.get('fired')} outside={leaked}",
+              file=sys.stderr)
+
+    import torch
+    lines = [
+        "# Liveness of the code-execution fixtures",
+        "",
+        "Generated by `Fixtures/prove_live.py` (also `Fixtures/generate.py --prove-live`). Each payload was",
+        "loaded exactly once with the UNSAFE loader inside a throwaway mount namespace",
+        "(`unshare --mount --propagation private`) with a private tmpfs on /tmp, as root. The inner",
+        "process refuses to load unless it is in a different mount namespace with /tmp on tmpfs.",
+        "\"inside\" = the canary existed in the sandbox's /tmp after the load; \"outside\" = the canary",
+        "existed on the real /tmp afterwards (must be no).",
+        "",
+        f"Python {sys.version.split()[0]}, torch {torch.__version__.split('+')[0]}.",
+        "",
+        "Sandbox command per case (`<file>`, `<canary>`, `<ns>` = parent mount namespace):",
+        "",
+        "```",
+        shlex.join(rows[0][1][:-1] + [rows[0][1][-1]
+                   .replace(shlex.quote(str(ROOT / rows[0][0]["path"])), "<file>")
+                   .replace(shlex.quote(rows[0][0]["canary"]), "<canary>")
+                   .replace(shlex.quote(os.readlink("/proc/self/ns/mnt")), "<ns>")
+                   .replace(str(ROOT.parent) + "/", "")]),
+        "```",
+        "",
+        "| case file | unsafe loader | canary | inside sandbox | outside (real /tmp) | loader error after payload | live |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c, cmd, res, leaked, live in rows:
+        err = res.get("error") or ""
+        err = err.replace("|", "\\|")
+        lines.append(f"| `{c['path']}` | `{loader_for(ROOT / c['path'])}` | `{c['canary']}` | "
+                     f"{'created' if res.get('fired') else 'NOT created'} | "
+                     f"{'LEAKED (removed)' if leaked else 'absent'} | {err or '—'} | "
+                     f"{'yes' if live else '**NO**'} |")
+    lines += ["", f"Result: {sum(r[4] for r in rows)}/{len(rows)} payloads live; "
+              f"{sum(r[3] for r in rows)} canaries outside the sandbox.", ""]
+    OUT.write_text("\n".join(lines))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
