@@ -57,6 +57,9 @@ public enum Checkpoint {
 public enum CheckpointFormat: String, Sendable {
     case torchZip, torchLegacy, torchTar, safetensors, pickle, unknown
 
+    /// MARK, GLOBAL, INST, EMPTY_LIST, EMPTY_DICT, EMPTY_TUPLE, NONE.
+    static let protocol0Openers: Set<UInt8> = Set("(ci]})N".utf8)
+
     /// safetensors is tested before pickle: its 8-byte length can look like a pickle prefix.
     public static func sniff(_ bytes: UnsafeRawBufferPointer, name: String) -> CheckpointFormat {
         if bytes.count >= 4, bytes[0] == 0x50, bytes[1] == 0x4b, bytes[2] == 0x03 || bytes[2] == 0x05 { return .torchZip }
@@ -65,6 +68,9 @@ public enum CheckpointFormat: String, Sendable {
         if bytes.count >= 262, Array(bytes[257..<262]) == Array("ustar".utf8) { return .torchTar }
         if TorchLegacyCheckpoint.matches(bytes) { return .torchLegacy }
         if bytes.count >= 2, bytes[0] == 0x80 { return .pickle }
+        // Protocol 0/1 pickles have no PROTO header; they open with one of these opcodes.
+        if let first = bytes.first, protocol0Openers.contains(first) { return .pickle }
+        if name.hasSuffix(".pkl") || name.hasSuffix(".pickle") { return .pickle }
         return .unknown
     }
 }

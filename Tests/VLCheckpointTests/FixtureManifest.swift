@@ -29,6 +29,8 @@ enum Fixtures {
         let path: String
         let kind: String
         let expect: String
+        /// Other rules that are equally right (e.g. a forbidden GLOBAL met before the OBJ opcode).
+        let alsoAccept: [String]
         let canary: String?
         var testDescription: String { "\(path) → \(expect)" }
     }
@@ -37,7 +39,8 @@ enum Fixtures {
     static let samples: [Expected] = (loadJSON("samples/manifest.json")[key: "fixtures"]?.array ?? []).map(Expected.init)
     static let hostile: [Hostile] = (loadJSON("hostile/manifest.json")[key: "cases"]?.array ?? []).compactMap { c in
         guard let p = c[key: "path"]?.string, let e = c[key: "expect"]?.string else { return nil }
-        return Hostile(path: p, kind: c[key: "kind"]?.string ?? "", expect: e, canary: c[key: "canary"]?.string)
+        return Hostile(path: p, kind: c[key: "kind"]?.string ?? "", expect: e,
+                       alsoAccept: c[key: "alsoAccept"]?.array?.compactMap(\.string) ?? [], canary: c[key: "canary"]?.string)
     }
 }
 
