@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+import VLCore
+
+/// Runs the built `vlpack` executable the way users and scripts do.
+enum CLI {
+    static let root: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url
+    }()
+
+    static var binary: String? {
+        for config in ["debug", "release"] {
+            let path = root.appendingPathComponent(".build/\(config)/vlpack").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return nil
+    }
+
+    struct Result { let status: Int32; let stdout: String; let stderr: String }
+
+    static func run(_ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(binary))
+        process.arguments = arguments
+        process.currentDirectoryURL = root
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                      stderr: String(decoding: stderr, as: UTF8.self))
+    }
+}
+
+@Suite(.enabled(if: CLI.binary != nil, "build the vlpack executable first (make test does)"))
+struct InspectCommandTests {
+    @Test func jsonOfASampleFollowsSchema1() throws {
+        let r = try CLI.run(["inspect", "--json", "--hash", "Fixtures/samples/eva_vit_g.pth"])
+        #expect(r.status == 0)
+        let json = try r.stdout.utf8CString.withUnsafeBytes { try JSONValue.parse(UnsafeRawBufferPointer(rebasing: $0.dropLast())) }
+        #expect(json[key: "schema"]?.int == 1)
+        #expect(json[key: "family"]?.string == "eva-vit-g")
+        let first = try #require(json[key: "tensors"]?.array?.first)
+        #expect(first[key: "sha256"]?.string?.count == 64)
+        #expect(json[key: "skipped"]?.array != nil && json[key: "globals"]?.array != nil)
+    }
+
+    @Test func severalPathsGiveAnArray() throws {
+        let r = try CLI.run(["inspect", "--json", "Fixtures/good/dtypes.pt", "Fixtures/good/single.safetensors"])
+        #expect(r.status == 0)
+        let json = try r.stdout.utf8CString.withUnsafeBytes { try JSONValue.parse(UnsafeRawBufferPointer(rebasing: $0.dropLast())) }
+        #expect(json.array?.count == 2)
+    }
+
+    @Test func filterSelectsTensors() throws {
+        let r = try CLI.run(["inspect", "--json", "--filter", "^blocks\\.0\\.attn", "Fixtures/samples/eva_vit_g.pth"])
+        let json = try r.stdout.utf8CString.withUnsafeBytes { try JSONValue.parse(UnsafeRawBufferPointer(rebasing: $0.dropLast())) }
+        let names = json[key: "tensors"]?.array?.compactMap { $0[key: "name"]?.string } ?? []
+        #expect(!names.isEmpty && names.allSatisfy { $0.hasPrefix("blocks.0.attn") })
+    }
+
+    /// A refused file: non-zero exit, nothing on stdout, one line on stderr naming file and rule.
+    @Test(arguments: [
+        ("Fixtures/hostile/os_system_reduce.pkl", "forbiddenGlobal"),
+        ("Fixtures/hostile/st_duplicate_key.safetensors", "duplicateKey"),
+        ("Fixtures/hostile/zip_truncated.pt", "zipEndRecordMissing"),
+    ])
+    func refusalIsOneClearLine(_ path: String, _ rule: String) throws {
+        guard FileManager.default.fileExists(atPath: CLI.root.appendingPathComponent(path).path) else {
+            Issue.record("fixture \(path) missing")
+            return
+        }
+        let r = try CLI.run(["inspect", path])
+        #expect(r.status != 0)
+        #expect(r.stdout.isEmpty)
+        let lines = r.stderr.split(separator: "\n")
+        #expect(lines.count == 1)
+        #expect(r.stderr.contains(path) && r.stderr.contains(rule), "\(r.stderr)")
+    }
+}
