@@ -39,7 +39,7 @@ let package = Package(
         .executableTarget(name: "FuzzZip", dependencies: ["VLTorch"]),
         .executableTarget(name: "FuzzSafetensors", dependencies: ["VLSafetensors"]),
 
-        .testTarget(name: "VLCoreTests", dependencies: ["VLCore"]),
+        .testTarget(name: "VLCoreTests", dependencies: ["VLCore", "CVLKernels"]),
         .testTarget(name: "VLPickleTests", dependencies: ["VLPickle"]),
         .testTarget(name: "VLTorchTests", dependencies: ["VLTorch", "VLCore"]),
         .testTarget(name: "VLSafetensorsTests", dependencies: ["VLSafetensors", "VLCore"]),

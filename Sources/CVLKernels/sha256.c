@@ -1,6 +1,10 @@
-// SHA-256 as specified in FIPS 180-4, written for clarity; ~400 MB/s on one core here.
+// SHA-256 as specified in FIPS 180-4. A plain C compression function (~215 MB/s here) and, where
+// the CPU has the SHA extensions, one built on them (several times faster); chosen at run time.
 #include "vl_kernels.h"
 #include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 static const uint32_t K[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -15,7 +19,7 @@ static const uint32_t K[64] = {
 
 #define ROTR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
 
-static void compress(uint32_t s[8], const uint8_t *block) {
+static void compress_ref(uint32_t s[8], const uint8_t *block) {
     uint32_t w[64];
     for (int i = 0; i < 16; i++) {
         w[i] = ((uint32_t)block[4 * i] << 24) | ((uint32_t)block[4 * i + 1] << 16) |
@@ -34,6 +38,61 @@ static void compress(uint32_t s[8], const uint8_t *block) {
     }
     s[0] += a; s[1] += b; s[2] += c; s[3] += d; s[4] += e; s[5] += f; s[6] += g; s[7] += h;
 }
+
+#if defined(__x86_64__)
+// Intel SHA extensions: state kept as ABEF/CDGH lanes; each sha256rnds2 does two rounds.
+__attribute__((target("sha,sse4.1")))
+static void compress_shani(uint32_t s[8], const uint8_t *block) {
+    const __m128i byteswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+    __m128i dcba = _mm_loadu_si128((const __m128i *)&s[0]);
+    __m128i hgfe = _mm_loadu_si128((const __m128i *)&s[4]);
+    __m128i cdab = _mm_shuffle_epi32(dcba, 0xB1);
+    __m128i efgh = _mm_shuffle_epi32(hgfe, 0x1B);
+    __m128i abef = _mm_alignr_epi8(cdab, efgh, 8);
+    __m128i cdgh = _mm_blend_epi16(efgh, cdab, 0xF0);
+    const __m128i abef_in = abef, cdgh_in = cdgh;
+
+    __m128i w[4];
+    for (int i = 0; i < 4; i++) w[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(block + 16 * i)), byteswap);
+    for (int i = 0; i < 16; i++) {
+        __m128i wk = _mm_add_epi32(w[i & 3], _mm_loadu_si128((const __m128i *)&K[4 * i]));
+        cdgh = _mm_sha256rnds2_epu32(cdgh, abef, wk);
+        abef = _mm_sha256rnds2_epu32(abef, cdgh, _mm_shuffle_epi32(wk, 0x0E));
+        if (i < 12) {
+            // Words 16+4i..19+4i: sigma0 and W[t-16] (msg1), W[t-7] (alignr), sigma1 (msg2).
+            __m128i t = _mm_sha256msg1_epu32(w[i & 3], w[(i + 1) & 3]);
+            t = _mm_add_epi32(t, _mm_alignr_epi8(w[(i + 3) & 3], w[(i + 2) & 3], 4));
+            w[i & 3] = _mm_sha256msg2_epu32(t, w[(i + 3) & 3]);
+        }
+    }
+    abef = _mm_add_epi32(abef, abef_in);
+    cdgh = _mm_add_epi32(cdgh, cdgh_in);
+    __m128i feba = _mm_shuffle_epi32(abef, 0x1B);
+    __m128i dchg = _mm_shuffle_epi32(cdgh, 0xB1);
+    _mm_storeu_si128((__m128i *)&s[0], _mm_blend_epi16(feba, dchg, 0xF0));
+    _mm_storeu_si128((__m128i *)&s[4], _mm_alignr_epi8(dchg, feba, 8));
+}
+#endif
+
+typedef void (*compress_fn)(uint32_t s[8], const uint8_t *block);
+
+static compress_fn pick_compress(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1")) return compress_shani;
+#endif
+    return compress_ref;
+}
+
+static void compress(uint32_t s[8], const uint8_t *block) {
+    static compress_fn chosen = 0;
+    if (!chosen) chosen = pick_compress();  // benign race: every thread picks the same function
+    chosen(s, block);
+}
+
+int vl_sha256_uses_extensions(void) { return pick_compress() != compress_ref; }
+
+void vl_sha256_compress_ref_for_testing(uint32_t s[8], const uint8_t *block) { compress_ref(s, block); }
 
 void vl_sha256_init(vl_sha256_ctx *ctx) {
     static const uint32_t init[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,

@@ -1,3 +1,4 @@
+import CVLKernels
 import Testing
 import VLCore
 
@@ -24,5 +25,30 @@ import VLCore
             left -= n
         }
         #expect(h.finalizeHex() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+}
+
+/// The accelerated compression function (SHA extensions, when the CPU has them) must equal the
+/// plain C one on random blocks and states.
+@Suite struct SHA256KernelTests {
+    @Test func acceleratedEqualsReference() {
+        var rng = SplitMix64(seed: 0x5A256)
+        for _ in 0..<2000 {
+            var block = [UInt8](repeating: 0, count: 64)
+            for i in 0..<64 { block[i] = UInt8(truncatingIfNeeded: rng.next()) }
+            var state = (0..<8).map { _ in UInt32(truncatingIfNeeded: rng.next()) }
+            var expected = state
+            vl_sha256_compress_ref_for_testing(&expected, block)
+            // One full SHA-256 update of exactly one block runs the dispatched compression.
+            var ctx = vl_sha256_ctx()
+            vl_sha256_init(&ctx)
+            withUnsafeMutableBytes(of: &ctx.state) { raw in
+                state.withUnsafeBytes { raw.copyMemory(from: $0) }
+            }
+            vl_sha256_update(&ctx, block, 64)
+            let got = withUnsafeBytes(of: ctx.state) { Array($0.bindMemory(to: UInt32.self)) }
+            state = expected
+            #expect(got == state)
+        }
     }
 }
