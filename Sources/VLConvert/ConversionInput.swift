@@ -1,0 +1,121 @@
+import Foundation
+import Logging
+import VLCheckpoint
+import VLCore
+import VLTorch
+
+/// One user-given input resolved to a component: its open sources (several only for Meta
+/// model-parallel shards), the family, the config found beside it and its tokenizer.
+struct ConversionInput {
+    let path: String
+    let family: ComponentFamily
+    /// Model-parallel shards in rank order (`consolidated.00.pth`, `.01`, ...); one source otherwise.
+    let shards: [any TensorSource]
+    /// Hyperparameters read from `config.json` / `params.json`, in canonical config keys.
+    let fileConfig: [(key: String, value: JSONValue)]
+    let tokenizer: String?
+    /// Every file the conversion reads for this input (provenance).
+    let files: [String]
+
+    static func resolve(_ path: String, tokenizerOverride: String?, logger: Logger) throws -> ConversionInput {
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw SourceError(path: path, underlying: FileError.cannotOpen(path: path, errno: ENOENT))
+        }
+        let folder = isDirectory.boolValue ? path : (path as NSString).deletingLastPathComponent
+        let names = (try? fm.contentsOfDirectory(atPath: folder)) ?? []
+        func beside(_ name: String) -> String? {
+            names.contains(name) ? (folder as NSString).appendingPathComponent(name) : nil
+        }
+
+        let shards: [any TensorSource]
+        if isDirectory.boolValue, names.contains("params.json"), names.contains(where: isMetaShard) {
+            shards = try names.filter(isMetaShard).sorted().map {
+                try Checkpoint.openFile((folder as NSString).appendingPathComponent($0), logger: logger)
+            }
+        } else {
+            shards = [try Checkpoint.open(path, logger: logger)]
+        }
+        let family = ComponentFamily.detect(shards[0].entries)
+        guard family != .unknown else { throw ConvertError.unknownFamily(path: path) }
+
+        var fileConfig: [(key: String, value: JSONValue)] = []
+        var extraFiles: [String] = []
+        var tokenizer: String?
+        switch family {
+        case .llamaHF:
+            if let config = beside("config.json") {
+                fileConfig = try hfConfig(config)
+                extraFiles.append(config)
+            }
+            tokenizer = tokenizerOverride ?? beside("tokenizer.model")
+        case .llamaMeta:
+            if let params = beside("params.json") {
+                fileConfig = try metaParams(params)
+                extraFiles.append(params)
+            }
+            tokenizer = tokenizerOverride ?? beside("tokenizer.model")
+        default:
+            break
+        }
+        if let tokenizer { extraFiles.append(tokenizer) }
+        var files: [String] = []
+        for shard in shards {
+            for file in [shard.path] + shard.entries.map(\.storage.file) where !files.contains(file) && !isFolder(file) {
+                files.append(file)
+            }
+        }
+        return ConversionInput(path: path, family: family, shards: shards, fileConfig: fileConfig,
+                               tokenizer: tokenizer, files: files + extraFiles)
+    }
+
+    private static func isMetaShard(_ name: String) -> Bool {
+        name.hasPrefix("consolidated.") && name.hasSuffix(".pth")
+    }
+
+    private static func isFolder(_ path: String) -> Bool {
+        var d: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &d) && d.boolValue
+    }
+
+    private static func readJSON(_ path: String) throws -> JSONValue {
+        let file = try MappedFile(path: path)
+        return try attributing(to: path) { try JSONValue.parse(file.bytes) }
+    }
+
+    /// HF `config.json` → canonical LLM config keys.
+    static func hfConfig(_ path: String) throws -> [(key: String, value: JSONValue)] {
+        let c = try readJSON(path)
+        if let kv = c[key: "num_key_value_heads"]?.int, let h = c[key: "num_attention_heads"]?.int, kv != h {
+            throw ConvertError.invalidConfig(component: "llm", reason: "\(path): grouped-query attention (\(kv) kv heads) is not a Video-LLaMA decoder")
+        }
+        let mapping = [("hidden_size", "hidden"), ("num_hidden_layers", "layers"), ("num_attention_heads", "heads"),
+                       ("intermediate_size", "intermediate"), ("vocab_size", "vocab"), ("rms_norm_eps", "norm_eps"),
+                       ("max_position_embeddings", "max_position")]
+        return mapping.compactMap { from, to in c[key: from].map { (to, $0) } }
+    }
+
+    /// Meta `params.json` → canonical LLM config keys. The FFN width follows Meta's rule:
+    /// multiple_of · ⌈int(ffn_dim_multiplier · int(8·dim/3)) / multiple_of⌉.
+    static func metaParams(_ path: String) throws -> [(key: String, value: JSONValue)] {
+        let p = try readJSON(path)
+        guard let dim = p[key: "dim"]?.int, let layers = p[key: "n_layers"]?.int, let heads = p[key: "n_heads"]?.int else {
+            throw ConvertError.invalidConfig(component: "llm", reason: "\(path): needs dim, n_layers and n_heads")
+        }
+        if let kv = p[key: "n_kv_heads"]?.int, kv != heads {
+            throw ConvertError.invalidConfig(component: "llm", reason: "\(path): grouped-query attention (\(kv) kv heads) is not a Video-LLaMA decoder")
+        }
+        let multiple = p[key: "multiple_of"]?.int ?? 256
+        var hidden = Int(Double(8 * dim) / 3)
+        if let m = p[key: "ffn_dim_multiplier"]?.double { hidden = Int(m * Double(hidden)) }
+        let intermediate = multiple * ((hidden + multiple - 1) / multiple)
+        var out: [(key: String, value: JSONValue)] = [
+            ("hidden", JSONValue(dim)), ("layers", JSONValue(layers)), ("heads", JSONValue(heads)),
+            ("intermediate", JSONValue(intermediate)),
+        ]
+        if let eps = p[key: "norm_eps"] { out.append(("norm_eps", eps)) }
+        if let v = p[key: "vocab_size"]?.int, v > 0 { out.append(("vocab", JSONValue(v))) }
+        return out
+    }
+}

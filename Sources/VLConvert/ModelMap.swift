@@ -1,0 +1,99 @@
+import Foundation
+import VLCheckpoint
+import VLCore
+
+/// A model map (`Formats/maps/<family>.json`): how one released checkpoint family becomes canonical
+/// `.vlpack` tensors. Rules are data so a new checkpoint variant needs a map change, not code.
+/// See `Formats/MAPS.md` for the file format.
+public struct ModelMap: Sendable {
+    public let family: ComponentFamily
+    /// The component this family provides (`eva_vit`, `blip2_qformer`, `llm`, ...).
+    public let component: String
+    public let description: String
+    /// Key prefix every mapped source name starts with (`model.` for trainer checkpoints).
+    public let root: String
+    /// Default hyperparameters (the released model's), in file order.
+    public let defaults: [(key: String, value: JSONValue)]
+    /// Config values computed from others (`tokens`, `head_dim`).
+    public let derived: [(key: String, expression: String)]
+    /// Config values read off a tensor's shape when not set explicitly (`llm_hidden` from llama_proj).
+    public let fromShapes: [(key: String, tensor: String, dim: Int)]
+    public let tensors: [TensorRule]
+    public let skips: [SkipRule]
+
+    /// One source pattern → one canonical tensor.
+    public struct TensorRule: Sendable {
+        public let source: NamePattern
+        public let target: String
+        /// Each dimension is an integer or an expression over the config.
+        public let shape: [JSONValue]
+        /// Placeholder → expression bounding it (`i < layers`).
+        public let index: [String: String]
+        /// Placeholder → expression giving its stride (`i % cross_attention_freq == 0`).
+        public let step: [String: String]
+        /// Dimension along which Meta model-parallel shards are concatenated (nil: replicated).
+        public let merge: Int?
+        public let transform: Transform?
+    }
+
+    public struct SkipRule: Sendable {
+        public let source: NamePattern
+        public let reason: String
+        /// Skipped by default but kept under `extra.*` with `--keep-unused`.
+        public let unused: Bool
+    }
+
+    public enum Transform: String, Sendable {
+        /// Meta's interleaved rotary pairs → HF rotate-half rows (spec §5.2).
+        case rotaryMetaToHF = "rotary_meta_to_hf"
+    }
+}
+
+/// A source-name pattern: `{name}` captures a dotted component (`{i}` digits only), `**` matches the
+/// rest of the name, everything else is literal.
+public struct NamePattern: Sendable {
+    public let text: String
+    let regex: Regex<AnyRegexOutput>
+    let variables: [String]
+
+    init(_ text: String) throws {
+        var pattern = "^"
+        var variables: [String] = []
+        var rest = Substring(text)
+        while !rest.isEmpty {
+            if rest.hasPrefix("**") {
+                pattern += ".*"
+                rest = rest.dropFirst(2)
+            } else if rest.first == "{", let close = rest.firstIndex(of: "}") {
+                let name = String(rest[rest.index(after: rest.startIndex)..<close])
+                variables.append(name)
+                pattern += name == "i" ? "([0-9]+)" : "([A-Za-z0-9_]+)"
+                rest = rest[rest.index(after: close)...]
+            } else {
+                let c = rest.removeFirst()
+                pattern += "\\^$.|?*+()[]{}".contains(c) ? "\\\(c)" : String(c)
+            }
+        }
+        self.text = text
+        self.regex = try Regex(pattern + "$")
+        self.variables = variables
+    }
+
+    /// The captured placeholders when `name` matches.
+    func match(_ name: String) -> [String: String]? {
+        guard let m = try? regex.wholeMatch(in: name) else { return nil }
+        var captures: [String: String] = [:]
+        for (i, v) in variables.enumerated() {
+            guard let sub = m.output[i + 1].substring else { return nil }
+            captures[v] = String(sub)
+        }
+        return captures
+    }
+
+    /// Fills the placeholders of `template` with `captures`.
+    static func fill(_ template: String, _ captures: [String: String]) -> String {
+        var out = template
+        for (k, v) in captures { out = out.replacingOccurrences(of: "{\(k)}", with: v) }
+        return out
+    }
+}
