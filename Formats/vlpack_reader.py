@@ -98,13 +98,17 @@ class VLPackFile:
                                 parse_constant=lambda c: _raise("invalidHeaderJSON", c))
         except (UnicodeDecodeError, ValueError) as e:
             raise VLPackError("invalidHeaderJSON", str(e)) from None
-        if not isinstance(header, dict) or header.get("format") != "vlpack" or header.get("version") != 1:
+        if not isinstance(header, dict) or header.get("format") != "vlpack" or type(header.get("version")) is not int \
+                or header["version"] != 1:
             raise VLPackError("invalidHeader", "format/version")
+        for part in ("converter", "components", "tokenizer", "provenance", "metadata"):
+            if not isinstance(header.setdefault(part, {}), dict):
+                raise VLPackError("invalidHeader", f"{part} must be an object")
         self.alignment, self.data_offset, self.data_length = align, doff, dlen
         self.header = header
         self.tensors = self._check_table(header.get("tensors"))
         self._by_name = {t["name"]: t for t in self.tensors}
-        ref = header.get("tokenizer", {}).get("model_tensor")
+        ref = header["tokenizer"].get("model_tensor")
         if ref is not None and self._by_name.get(ref, {}).get("dtype") != "U8":
             raise VLPackError("badTensorReference", f"tokenizer.model_tensor {ref!r}")
 
@@ -132,6 +136,11 @@ class VLPackFile:
                 raise VLPackError("misalignedTensor", f"{name}: {off}")
             if off + nb > self.data_length:
                 raise VLPackError("tensorOutOfBounds", name)
+            if "source" in t and not (isinstance(t["source"], dict)
+                                      and all(isinstance(t["source"].get(k), str) for k in ("file", "name", "dtype"))):
+                raise VLPackError("invalidHeader", f"tensors[{i}].source")
+            if not isinstance(t.get("quant", {}), dict):
+                raise VLPackError("invalidHeader", f"tensors[{i}].quant")
             crc = t.get("crc32")
             if not isinstance(crc, str) or len(crc) != 8 or any(c not in "0123456789abcdef" for c in crc):
                 raise VLPackError("invalidHeader", f"tensors[{i}].crc32")

@@ -75,6 +75,30 @@ struct PythonReaderTests {
         #expect(r.status == 0 && r.stdout == "ok\n", "\(r.stdout)\(r.stderr)")
     }
 
+    /// Every crafted file that breaks one rule is refused by the Python reader with the same rule name.
+    @Test func pythonReaderRefusesCraftedFilesWithTheSameRules() throws {
+        let folder = try makeFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var expected: [String] = []
+        for (i, c) in CraftedHeaderTests.cases.enumerated() {
+            try writeFile(folder.appendingPathComponent("\(i).vlpack").path,
+                          craftFile(json: c.json, data: CraftedHeaderTests.data, alignment: c.alignment, patch: c.patch))
+            expected.append(c.rule)
+        }
+        let script = """
+        import sys; sys.path.insert(0, sys.argv[1]); import vlpack_reader as v
+        for i in range(int(sys.argv[3])):
+            try:
+                v.open(f"{sys.argv[2]}/{i}.vlpack"); print("accepted")
+            except v.VLPackError as e:
+                print(e.rule)
+        """
+        let r = try run(["-c", script, URL(fileURLWithPath: readerScript).deletingLastPathComponent().path, folder.path,
+                         String(expected.count)])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.split(separator: "\n").map(String.init) == expected)
+    }
+
     @Test func pythonReaderDetectsDamage() throws {
         let folder = try makeFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
