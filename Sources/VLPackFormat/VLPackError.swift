@@ -49,6 +49,9 @@ public enum VLPackError: RuleError, Equatable {
     case tensorChecksumMismatch(tensor: String, offset: Int, stored: UInt32, computed: UInt32)
     /// Gap bytes in the data section (alignment padding) are not all zero.
     case nonZeroPadding(offset: Int, length: Int)
+    // API use.
+    /// `bytes(of:)` was asked for a tensor the file does not have.
+    case unknownTensor(name: String)
 
     public var detail: String {
         func q(_ s: String) -> String { JSONValue.string(s).serialized() }
@@ -82,6 +85,7 @@ public enum VLPackError: RuleError, Equatable {
         case let .tensorChecksumMismatch(tensor, offset, stored, computed):
             "tensor \(q(tensor)) at file offset \(offset) is corrupted: CRC-32 \(hex(computed)), table says \(hex(stored))"
         case let .nonZeroPadding(offset, length): "padding of \(length) bytes at file offset \(offset) is not all zero"
+        case let .unknownTensor(name): "the file has no tensor \(q(name))"
         }
     }
 }

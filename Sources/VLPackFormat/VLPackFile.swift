@@ -82,9 +82,7 @@ public final class VLPackFile: TensorSource {
 
     /// `TensorSource`: the bytes of the table row named by `entry.name` (zero-copy).
     public func bytes(of entry: TensorEntry) throws -> TensorBytes {
-        guard let t = tensor(named: entry.name) else {
-            throw VLPackError.invalidHeader(field: "tensors", reason: "no tensor named \(JSONValue.string(entry.name).serialized())")
-        }
+        guard let t = tensor(named: entry.name) else { throw VLPackError.unknownTensor(name: entry.name) }
         return bytes(of: t)
     }
 
