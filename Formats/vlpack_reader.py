@@ -109,7 +109,7 @@ class VLPackFile:
         self.tensors = self._check_table(header.get("tensors"))
         self._by_name = {t["name"]: t for t in self.tensors}
         ref = header["tokenizer"].get("model_tensor")
-        if ref is not None and self._by_name.get(ref, {}).get("dtype") != "U8":
+        if ref is not None and (not isinstance(ref, str) or self._by_name.get(ref, {}).get("dtype") != "U8"):
             raise VLPackError("badTensorReference", f"tokenizer.model_tensor {ref!r}")
 
     def _check_table(self, rows):

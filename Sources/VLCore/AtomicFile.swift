@@ -20,8 +20,9 @@ import Darwin
 public final class AtomicFile {
     /// Where the file appears on `commit()`.
     public let path: String
-    /// The hidden file written until then.
+    /// The hidden file written until then, in `path`'s folder.
     public let temporaryPath: String
+    private let folder: String
     /// Offset the next sequential `write` lands at.
     public private(set) var offset = 0
 
@@ -46,9 +47,9 @@ public final class AtomicFile {
             throw .overwritesInput(path: path, input: input)
         }
         let slash = path.lastIndex(of: "/")
-        let folder = slash.map { String(path[..<$0]) } ?? "."
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        temporaryPath = "\(slash == nil ? "./" : folder + "/").\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        folder = slash.map { path[..<$0].isEmpty ? "/" : String(path[..<$0]) } ?? "."
+        temporaryPath = "\(folder == "/" ? "" : folder)/.\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io(path: temporaryPath, operation: "create", errno: errno) }
         buffer.reserveCapacity(Self.capacity)
@@ -117,9 +118,7 @@ public final class AtomicFile {
         committed = true
         // The rename is only durable once the folder is synced; the file is complete either way, so a
         // failure here is not reported.
-        let slash = path.lastIndex(of: "/")
-        let folder = slash.map { String(path[..<$0]) } ?? "."
-        let dirFD = open(folder.isEmpty ? "/" : folder, O_RDONLY | O_CLOEXEC)
+        let dirFD = open(folder, O_RDONLY | O_CLOEXEC)
         if dirFD >= 0 {
             _ = fsync(dirFD)
             close(dirFD)

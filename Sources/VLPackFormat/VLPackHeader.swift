@@ -119,13 +119,18 @@ enum VLPackHeader {
             previous = (t.name, t.offset + t.nbytes)
             tensors.append(t)
         }
-        if let ref = parts.tokenizer[key: "model_tensor"] {
-            guard let name = ref.string else { throw .invalidHeader(field: "tokenizer.model_tensor", reason: "must be a string") }
-            guard tensors.contains(where: { $0.name == name && $0.storage == .plain(.u8) }) else {
-                throw .badTensorReference(field: "tokenizer.model_tensor", tensor: name)
-            }
+        if let bad = badModelTensorReference(parts.tokenizer, tensors: tensors) {
+            throw .badTensorReference(field: "tokenizer.model_tensor", tensor: bad)
         }
         return (parts, tensors)
+    }
+
+    /// `tokenizer.model_tensor`, when present, must be a string naming a `U8` tensor of the table;
+    /// returns the offending value (JSON text when it is not a string), `nil` when it is fine.
+    static func badModelTensorReference(_ tokenizer: JSONValue, tensors: [VLPackTensor]) -> String? {
+        guard let ref = tokenizer[key: "model_tensor"] else { return nil }
+        guard let name = ref.string else { return ref.serialized() }
+        return tensors.contains { $0.name == name && $0.storage == .plain(.u8) } ? nil : name
     }
 
     private static func decodeRow(_ row: JSONValue, index i: Int, alignment: Int, dataLength: Int) throws(VLPackError) -> VLPackTensor {

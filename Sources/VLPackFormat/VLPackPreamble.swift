@@ -35,6 +35,11 @@ public struct CRC32: Sendable {
     }
 }
 
+/// The smallest multiple of `alignment` that is ≥ `value`; `nil` on overflow.
+func alignUp(_ value: Int, _ alignment: Int) -> Int? {
+    Checked.add(value, alignment - 1).map { $0 / alignment * alignment }
+}
+
 /// The fixed 64-byte preamble at file offset 0 (Formats/VLPACK.md §2). All integers little-endian.
 ///
 /// | offset | size | field |
@@ -64,8 +69,7 @@ public struct VLPackPreamble: Sendable, Equatable {
 
     /// The data offset a header of `headerLength` bytes gives: `align_up(64 + headerLength, alignment)`.
     public static func dataOffset(headerLength: Int, alignment: Int) -> Int? {
-        guard let end = Checked.add(size, headerLength), let up = Checked.add(end, alignment - 1) else { return nil }
-        return up / alignment * alignment
+        Checked.add(size, headerLength).flatMap { alignUp($0, alignment) }
     }
 
     init(headerLength: Int, headerCRC32: UInt32, alignment: Int, dataOffset: Int, dataLength: Int) {

@@ -87,18 +87,15 @@ public final class VLPackWriter {
             guard !p.name.isEmpty else { throw .invalidName(name: p.name) }
             guard names.insert(p.name).inserted else { throw .duplicateTensor(name: p.name) }
             guard let nbytes = p.storage.byteCount(shape: p.shape),
-                  let offset = Self.alignUp(end, alignment.rawValue), let e = Checked.add(offset, nbytes)
+                  let offset = alignUp(end, alignment.rawValue), let e = Checked.add(offset, nbytes)
             else { throw .invalidShape(tensor: p.name, shape: p.shape, dtype: p.storage.name) }
             if let q = p.quant, q.objectEntries == nil { throw .invalidHeaderPart(key: "tensors[\(rows.count)].quant") }
             rows.append(VLPackTensor(name: p.name, storage: p.storage, shape: p.shape, offset: offset, nbytes: nbytes,
                                      crc32: 0, source: p.source, quant: p.quant))
             end = e
         }
-        if let ref = parts.tokenizer[key: "model_tensor"] {
-            let name = ref.string ?? ref.serialized()
-            guard rows.contains(where: { $0.name == name && $0.storage == .plain(.u8) }) else {
-                throw .badTensorReference(field: "tokenizer.model_tensor", tensor: name)
-            }
+        if let bad = VLPackHeader.badModelTensorReference(parts.tokenizer, tensors: rows) {
+            throw .badTensorReference(field: "tokenizer.model_tensor", tensor: bad)
         }
         self.rows = rows
         headerLength = VLPackHeader.encode(parts: parts, tensors: rows).count
@@ -200,8 +197,4 @@ public final class VLPackWriter {
     }
 
     deinit { cancel() }
-
-    private static func alignUp(_ v: Int, _ a: Int) -> Int? {
-        Checked.add(v, a - 1).map { $0 / a * a }
-    }
 }

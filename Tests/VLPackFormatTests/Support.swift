@@ -110,7 +110,5 @@ func craftFile(json: String, data: [UInt8], alignment: Int = 64, patch: ((inout 
 }
 
 func crcHexOf(_ bytes: [UInt8]) -> String {
-    let v = bytes.withUnsafeBytes { CRC32.checksum($0) }
-    let s = String(v, radix: 16)
-    return String(repeating: "0", count: 8 - s.count) + s
+    crcHex(bytes.withUnsafeBytes { CRC32.checksum($0) })
 }
