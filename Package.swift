@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "vlpack", targets: ["VLPackCLI"]),
         .library(name: "VLCheckpoint", targets: ["VLCheckpoint"]),
+        .library(name: "VLPackFormat", targets: ["VLPackFormat"]),
         // libFuzzer harnesses: build with `swift build --product NAME --sanitize=fuzzer --sanitize=address`.
         .executable(name: "fuzz-pickle", targets: ["FuzzPickle"]),
         .executable(name: "fuzz-zip", targets: ["FuzzZip"]),
@@ -25,6 +26,8 @@ let package = Package(
         .target(name: "VLPickle", dependencies: ["VLCore"]),
         .target(name: "VLTorch", dependencies: ["VLCore", "VLPickle", "CZip"]),
         .target(name: "VLSafetensors", dependencies: ["VLCore"]),
+        // The native `.vlpack` container: layout, validating reader, streaming writer (Formats/VLPACK.md).
+        .target(name: "VLPackFormat", dependencies: ["VLCore", "CZip"]),
         .target(name: "VLCheckpoint", dependencies: [
             "VLCore", "VLTorch", "VLSafetensors",
             .product(name: "Logging", package: "swift-log"),
@@ -43,6 +46,7 @@ let package = Package(
         .testTarget(name: "VLPickleTests", dependencies: ["VLPickle"]),
         .testTarget(name: "VLTorchTests", dependencies: ["VLTorch", "VLCore"]),
         .testTarget(name: "VLSafetensorsTests", dependencies: ["VLSafetensors", "VLCore"]),
+        .testTarget(name: "VLPackFormatTests", dependencies: ["VLPackFormat", "VLCore"]),
         .testTarget(name: "VLCheckpointTests", dependencies: ["VLCheckpoint", "VLCore"]),
         .testTarget(name: "VLPackCLITests", dependencies: ["VLCheckpoint"]),
     ],

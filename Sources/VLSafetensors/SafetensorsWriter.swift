@@ -16,8 +16,8 @@ import VLCore
 ///   data section start on a cache-line (and SIMD-register) boundary of a page-aligned mapping,
 ///   so the first and largest-element tensors are 64-byte aligned. Readers accept any padding.
 ///
-/// Atomicity: data goes to a hidden temporary file in the target folder, which is fsynced and then
-/// renamed over `path` (and the folder fsynced). A failure at any point, including an error thrown
+/// Atomicity (`AtomicFile`): data goes to a hidden temporary file in the target folder, which is
+/// fsynced and then renamed over `path` (and the folder fsynced). A failure at any point, including an error thrown
 /// by a producer, removes the temporary file and leaves `path` untouched; an existing file at
 /// `path` stays valid for anyone who has it mapped.
 ///
@@ -84,12 +84,11 @@ public struct SafetensorsWriter {
         }
         let header = try headerBytes(ordered)
 
-        let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-        let base = path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
-        let tempPath = "\(folder.isEmpty ? "" : folder)/.\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        var sink = try FileSink(path: tempPath)
+        let file: AtomicFile
+        do { file = try AtomicFile(path: path) } catch { throw SafetensorsWriteError(error) }
+        // Any throw below leaves `file` uncommitted; its deinit removes the temporary file.
         do {
-            try sink.write(header)
+            try file.write(header)
             for tensor in ordered {
                 var written = 0
                 try tensor.producer { chunk in
@@ -97,25 +96,19 @@ public struct SafetensorsWriter {
                     guard written <= tensor.byteCount else {
                         throw SafetensorsWriteError.byteCountMismatch(tensor: tensor.name, expected: tensor.byteCount, written: written)
                     }
-                    try sink.write(chunk)
+                    try file.write(chunk)
                 }
                 guard written == tensor.byteCount else {
                     throw SafetensorsWriteError.byteCountMismatch(tensor: tensor.name, expected: tensor.byteCount, written: written)
                 }
             }
-            try sink.syncAndClose()
-            guard rename(tempPath, path) == 0 else { throw SafetensorsWriteError.io(path: path, operation: "rename", errno: errno) }
+            try file.commit()
+        } catch let error as AtomicFileError {
+            file.abandon()
+            throw SafetensorsWriteError(error)
         } catch {
-            sink.abandon()
-            unlink(tempPath)
+            file.abandon()
             throw error
-        }
-        // The rename is only durable once the folder itself is synced; the file is complete either
-        // way, so a failure here is not reported.
-        let dirFD = open(folder.isEmpty ? "/" : folder, O_RDONLY | O_CLOEXEC)
-        if dirFD >= 0 {
-            _ = fsync(dirFD)
-            close(dirFD)
         }
     }
 
@@ -145,71 +138,6 @@ public struct SafetensorsWriter {
     }
 }
 
-/// A write-only file with a 1 MiB buffer, so producers may hand over small chunks cheaply. Its
-/// errors are `SafetensorsWriteError.io`.
-private struct FileSink {
-    private static let capacity = 1 << 20
-    private let path: String
-    private var fd: Int32
-    private var buffer: [UInt8] = []
-
-    init(path: String) throws {
-        self.path = path
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw SafetensorsWriteError.io(path: path, operation: "create", errno: errno) }
-        buffer.reserveCapacity(Self.capacity)
-    }
-
-    mutating func write(_ bytes: [UInt8]) throws {
-        try bytes.withUnsafeBytes { b in try write(b) }
-    }
-
-    mutating func write(_ bytes: UnsafeRawBufferPointer) throws {
-        if buffer.count + bytes.count > Self.capacity { try flush() }
-        if bytes.count >= Self.capacity {
-            try writeAll(bytes)
-        } else {
-            buffer.append(contentsOf: bytes)
-        }
-    }
-
-    mutating func syncAndClose() throws {
-        try flush()
-        guard fsync(fd) == 0 else { throw SafetensorsWriteError.io(path: path, operation: "fsync", errno: errno) }
-        let result = close(fd)
-        fd = -1
-        guard result == 0 else { throw SafetensorsWriteError.io(path: path, operation: "close", errno: errno) }
-    }
-
-    /// Closes without flushing, after a failure.
-    mutating func abandon() {
-        if fd >= 0 { close(fd) }
-        fd = -1
-    }
-
-    private mutating func flush() throws {
-        try buffer.withUnsafeBytes { b in try writeAll(b) }
-        buffer.removeAll(keepingCapacity: true)
-    }
-
-    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
-        var done = 0
-        while done < bytes.count {
-            let n = systemWrite(fd, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw SafetensorsWriteError.io(path: path, operation: "write", errno: errno)
-            }
-            done += n
-        }
-    }
-}
-
-/// `write(2)`; a free function because `FileSink.write` shadows the name inside the struct.
-private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
-    write(fd, buffer, count)
-}
-
 /// Why a safetensors file could not be written.
 public enum SafetensorsWriteError: RuleError, Equatable {
     case duplicateTensor(name: String)
@@ -231,6 +159,14 @@ public enum SafetensorsWriteError: RuleError, Equatable {
             "tensor \(JSONValue.string(tensor).serialized()): producer wrote \(written) bytes, expected \(expected)"
         case let .headerTooLarge(n, limit): "header of \(n) bytes exceeds the limit of \(limit)"
         case let .io(path, operation, e): "\(operation) \(path): \(String(cString: strerror(e)))"
+        }
+    }
+
+    /// The safetensors writer never passes input paths, so every `AtomicFileError` is an I/O one.
+    init(_ error: AtomicFileError) {
+        switch error {
+        case let .io(path, operation, e): self = .io(path: path, operation: operation, errno: e)
+        case let .overwritesInput(path, _): self = .io(path: path, operation: "replace input", errno: EEXIST)
         }
     }
 }
