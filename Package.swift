@@ -29,11 +29,16 @@ let package = Package(
         // The native `.vlpack` container: layout, validating reader, streaming writer (Formats/VLPACK.md).
         .target(name: "VLPackFormat", dependencies: ["VLCore", "CZip"]),
         .target(name: "VLCheckpoint", dependencies: [
-            "VLCore", "VLTorch", "VLSafetensors",
+            "VLCore", "VLTorch", "VLSafetensors", "VLPackFormat",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Model maps are data: Sources/VLConvert/Maps, also reachable as Formats/maps.
+        .target(name: "VLConvert", dependencies: [
+            "VLCore", "VLCheckpoint", "VLPackFormat", "VLTorch", "VLSafetensors",
+            .product(name: "Logging", package: "swift-log"),
+        ], resources: [.copy("Maps")]),
         .executableTarget(name: "VLPackCLI", dependencies: [
-            "VLCheckpoint", "VLCore",
+            "VLCheckpoint", "VLCore", "VLConvert", "VLPackFormat",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -49,6 +54,7 @@ let package = Package(
         .testTarget(name: "VLPackFormatTests", dependencies: ["VLPackFormat", "VLCore"]),
         .testTarget(name: "VLCheckpointTests", dependencies: ["VLCheckpoint", "VLCore"]),
         .testTarget(name: "VLPackCLITests", dependencies: ["VLCheckpoint"]),
+        .testTarget(name: "VLConvertTests", dependencies: ["VLConvert", "VLCheckpoint", "VLPackFormat", "VLCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import VLCore
+import VLPackFormat
 import VLSafetensors
 import VLTorch
 
@@ -25,6 +26,7 @@ public enum Checkpoint {
             let format = CheckpointFormat.sniff(file.bytes, name: path)
             logger.debug("opening \(path) as \(format)")
             switch format {
+            case .vlpack: return try VLPackFile(mapping: file)
             case .torchZip: return try TorchZipCheckpoint(file: file)
             case .torchLegacy: return try TorchLegacyCheckpoint(file: file)
             case .torchTar: throw TorchError.legacyTarFormat(fileSize: file.count)
@@ -55,13 +57,14 @@ public enum Checkpoint {
 
 /// The on-disk formats, as told from a file's first bytes.
 public enum CheckpointFormat: String, Sendable {
-    case torchZip, torchLegacy, torchTar, safetensors, pickle, unknown
+    case vlpack, torchZip, torchLegacy, torchTar, safetensors, pickle, unknown
 
     /// MARK, GLOBAL, INST, EMPTY_LIST, EMPTY_DICT, EMPTY_TUPLE, NONE.
     static let protocol0Openers: Set<UInt8> = Set("(ci]})N".utf8)
 
     /// safetensors is tested before pickle: its 8-byte length can look like a pickle prefix.
     public static func sniff(_ bytes: UnsafeRawBufferPointer, name: String) -> CheckpointFormat {
+        if bytes.count >= 8, Array(bytes[0..<8]) == Array("VLPACK\0\0".utf8) { return .vlpack }
         if bytes.count >= 4, bytes[0] == 0x50, bytes[1] == 0x4b, bytes[2] == 0x03 || bytes[2] == 0x05 { return .torchZip }
         if bytes.count >= 9, bytes[8] == UInt8(ascii: "{") { return .safetensors }
         if bytes.count < 9, name.hasSuffix(".safetensors") { return .safetensors }

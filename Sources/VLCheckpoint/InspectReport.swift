@@ -1,5 +1,6 @@
 import Foundation
 import VLCore
+import VLPackFormat
 
 /// What `vlpack inspect` reports for one path: every tensor (optionally hashed), the skipped
 /// non-tensor objects, the pickle globals and the detected component family.
@@ -18,6 +19,9 @@ public struct InspectReport: Sendable {
     public let tensors: [Tensor]
     public let skipped: [SkippedObject]
     public let globals: [String]
+    /// For `.vlpack` files: components with their configs, tokenizer, provenance, converter and
+    /// metadata, and the per-tensor source and quantization.
+    public let vlpack: VLPackFile?
 
     /// Builds the report. Without `hash` no tensor data is read; with it, every tensor is streamed
     /// through SHA-256 once (zero-copy for stored contiguous tensors).
@@ -33,6 +37,7 @@ public struct InspectReport: Sendable {
         }
         skipped = source.skipped
         globals = source.globals
+        vlpack = source as? VLPackFile
     }
 
     /// Parameters (elements) and bytes per dtype, in `DType` order.
@@ -46,7 +51,19 @@ public struct InspectReport: Sendable {
 
     /// The human-readable table printed by `vlpack inspect`.
     public func table() -> String {
-        var out = "\(path)\n  family: \(family.rawValue)\n"
+        var out = "\(path)\n"
+        if let v = vlpack {
+            out += "  format: vlpack v\(VLPackPreamble.version), alignment \(v.preamble.alignment)\n"
+            for (name, c) in v.parts.components.objectEntries ?? [] {
+                out += "  component \(name): \(c[key: "family"]?.string ?? "?") from \(c[key: "input"]?.string ?? "?")\n"
+                out += "    config: \((c[key: "config"] ?? .null).serialized())\n"
+            }
+            for s in v.parts.provenance[key: "sources"]?.array ?? [] {
+                out += "  source: \(s[key: "name"]?.string ?? "?") (\(s[key: "size"]?.int ?? 0) bytes, sha256 \(s[key: "sha256"]?.string ?? "?"))\n"
+            }
+        } else {
+            out += "  family: \(family.rawValue)\n"
+        }
         let nameWidth = min(max(tensors.map(\.name.count).max() ?? 4, 4), 72)
         let dtypeWidth = 7
         out += "  " + "name".padded(nameWidth) + "  " + "dtype".padded(dtypeWidth) + "  " + "shape".padded(20) + "  bytes\n"

@@ -49,45 +49,62 @@ public struct ModelMap: Sendable {
     }
 }
 
-/// A source-name pattern: `{name}` captures a dotted component (`{i}` digits only), `**` matches the
-/// rest of the name, everything else is literal.
+/// A source-name pattern: `{name}` captures one dotted component (`{i}` digits only), a trailing
+/// `**` matches the rest of the name, everything else is literal. Matching is a single left-to-right
+/// scan: placeholders stop at the next `.`, so no backtracking is needed.
 public struct NamePattern: Sendable {
     public let text: String
-    let regex: Regex<AnyRegexOutput>
-    let variables: [String]
+    private let pieces: [Piece]
+
+    private enum Piece: Sendable {
+        case literal(String)
+        case variable(String)
+        case rest
+    }
 
     init(_ text: String) throws {
-        var pattern = "^"
-        var variables: [String] = []
+        var pieces: [Piece] = []
+        var literal = ""
         var rest = Substring(text)
         while !rest.isEmpty {
             if rest.hasPrefix("**") {
-                pattern += ".*"
+                guard rest.count == 2 else { throw ConvertError.invalidMap(map: text, reason: "'**' must end the pattern") }
+                if !literal.isEmpty { pieces.append(.literal(literal)); literal = "" }
+                pieces.append(.rest)
                 rest = rest.dropFirst(2)
             } else if rest.first == "{", let close = rest.firstIndex(of: "}") {
-                let name = String(rest[rest.index(after: rest.startIndex)..<close])
-                variables.append(name)
-                pattern += name == "i" ? "([0-9]+)" : "([A-Za-z0-9_]+)"
+                if !literal.isEmpty { pieces.append(.literal(literal)); literal = "" }
+                pieces.append(.variable(String(rest[rest.index(after: rest.startIndex)..<close])))
                 rest = rest[rest.index(after: close)...]
             } else {
-                let c = rest.removeFirst()
-                pattern += "\\^$.|?*+()[]{}".contains(c) ? "\\\(c)" : String(c)
+                literal.append(rest.removeFirst())
             }
         }
+        if !literal.isEmpty { pieces.append(.literal(literal)) }
         self.text = text
-        self.regex = try Regex(pattern + "$")
-        self.variables = variables
+        self.pieces = pieces
     }
 
-    /// The captured placeholders when `name` matches.
+    /// The captured placeholders when `name` matches the whole pattern.
     func match(_ name: String) -> [String: String]? {
-        guard let m = try? regex.wholeMatch(in: name) else { return nil }
         var captures: [String: String] = [:]
-        for (i, v) in variables.enumerated() {
-            guard let sub = m.output[i + 1].substring else { return nil }
-            captures[v] = String(sub)
+        var rest = Substring(name)
+        for piece in pieces {
+            switch piece {
+            case let .literal(l):
+                guard rest.hasPrefix(l) else { return nil }
+                rest = rest.dropFirst(l.count)
+            case let .variable(v):
+                let digitsOnly = v == "i"
+                let value = rest.prefix { c in digitsOnly ? c.isASCII && c.isNumber : (c.isLetter || c.isNumber || c == "_") }
+                guard !value.isEmpty else { return nil }
+                captures[v] = String(value)
+                rest = rest.dropFirst(value.count)
+            case .rest:
+                rest = ""
+            }
         }
-        return captures
+        return rest.isEmpty ? captures : nil
     }
 
     /// Fills the placeholders of `template` with `captures`.

@@ -37,3 +37,13 @@ public final class OwnedBuffer: @unchecked Sendable {
 
     deinit { bytes.deallocate() }
 }
+
+extension TensorBytes {
+    /// Drops these bytes' pages from the process when they are a view into a file mapping (they
+    /// stay in the page cache). Streaming converters call this after each tensor so resident memory
+    /// stays bounded by one tensor whatever the model size. No effect on private copies.
+    public func releasePages() {
+        guard let file = owner as? MappedFile, let base = buffer.baseAddress, let fileBase = file.bytes.baseAddress else { return }
+        file.release(offset: base - fileBase, length: buffer.count)
+    }
+}

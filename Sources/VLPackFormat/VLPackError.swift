@@ -106,6 +106,8 @@ public enum VLPackWriteError: RuleError, Equatable {
     case byteCountMismatch(tensor: String, expected: Int, written: Int)
     /// `finish()` was called before every planned tensor was written.
     case incomplete(missing: String)
+    /// A header part replaced at `finish()` changed the header's reserved length.
+    case headerLengthChanged(reserved: Int, actual: Int)
     /// The writer already finished or failed; nothing more can be written.
     case closed(path: String)
     case overwritesInput(path: String, input: String)
@@ -123,6 +125,7 @@ public enum VLPackWriteError: RuleError, Equatable {
         case let .outOfOrder(expected, got): "tensor \(q(got)) supplied, but the plan's next is \(expected.map(q) ?? "nothing")"
         case let .byteCountMismatch(tensor, expected, written): "tensor \(q(tensor)): \(written) bytes supplied, expected \(expected)"
         case let .incomplete(missing): "finish() before tensor \(q(missing)) was written"
+        case let .headerLengthChanged(reserved, actual): "header would be \(actual) bytes at finish() but \(reserved) were reserved"
         case let .closed(path): "writer for \(path) already finished or failed"
         case let .overwritesInput(path, input): "output \(path) is the input \(input); choose another output path"
         case let .io(path, operation, e): "\(operation) \(path): \(String(cString: strerror(e)))"

@@ -60,7 +60,7 @@ public final class VLPackWriter {
     public let alignment: VLPackAlignment
     public let dataOffset: Int
 
-    private let parts: VLPackHeaderParts
+    private var parts: VLPackHeaderParts
     private let headerLength: Int
     /// The table with zero CRCs until each tensor is written.
     private var rows: [VLPackTensor]
@@ -162,11 +162,22 @@ public final class VLPackWriter {
 
     /// Writes the header and preamble, fsyncs and renames the file into place. Throws `incomplete`
     /// when a planned tensor was not written. O(header).
+    ///
+    /// `provenance`, when given, replaces the provenance part declared at `init` — for values that
+    /// are only known once the data is written (source-file SHA-256s computed alongside). It must
+    /// encode to the same length (fixed-width fields such as 64-hex digests), or `headerLengthChanged`.
     @discardableResult
-    public func finish() throws(VLPackWriteError) -> VLPackWriteSummary {
+    public func finish(provenance: JSONValue? = nil) throws(VLPackWriteError) -> VLPackWriteSummary {
         guard let file else { throw .closed(path: path) }
         do throws(VLPackWriteError) {
             if let missing = nextTensor { throw .incomplete(missing: missing) }
+            if let provenance {
+                var updated = parts
+                updated.provenance = provenance
+                let length = VLPackHeader.encode(parts: updated, tensors: rows).count
+                guard length == headerLength else { throw .headerLengthChanged(reserved: headerLength, actual: length) }
+                parts = updated
+            }
             let json = VLPackHeader.encode(parts: parts, tensors: rows)
             // Fixed-width fields: the real header has exactly the reserved length.
             precondition(json.count == headerLength, "vlpack header changed length after checksums were filled in")
