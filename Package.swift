@@ -18,13 +18,18 @@ let package = Package(
     ],
     targets: [
         // C kernels: SHA-256 and other hot loops that want plain C.
-        .target(name: "CVLKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        // -ffp-contract=off: the quantization kernels must never fuse a*b+c (bit-exactness with ggml).
+        .target(name: "CVLKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
         .systemLibrary(name: "CZip", pkgConfig: "libzip", providers: [.apt(["libzip-dev"])]),
 
         .target(name: "VLCore", dependencies: ["CVLKernels"]),
         .target(name: "VLPickle", dependencies: ["VLCore"]),
         .target(name: "VLTorch", dependencies: ["VLCore", "VLPickle", "CZip"]),
         .target(name: "VLSafetensors", dependencies: ["VLCore"]),
+        // GGUF-compatible block quantization kernels. Optimized even in debug builds: the tests push
+        // tens of millions of values through the plain-Swift reference kernels.
+        .target(name: "VLQuant", dependencies: ["VLCore", "CVLKernels"],
+                swiftSettings: [.unsafeFlags(["-O"])]),
         .target(name: "VLCheckpoint", dependencies: [
             "VLCore", "VLTorch", "VLSafetensors",
             .product(name: "Logging", package: "swift-log"),
@@ -43,6 +48,8 @@ let package = Package(
         .testTarget(name: "VLPickleTests", dependencies: ["VLPickle"]),
         .testTarget(name: "VLTorchTests", dependencies: ["VLTorch", "VLCore"]),
         .testTarget(name: "VLSafetensorsTests", dependencies: ["VLSafetensors", "VLCore"]),
+        .testTarget(name: "VLQuantTests", dependencies: ["VLQuant", "VLCore"],
+                    swiftSettings: [.unsafeFlags(["-O"])]),
         .testTarget(name: "VLCheckpointTests", dependencies: ["VLCheckpoint", "VLCore"]),
         .testTarget(name: "VLPackCLITests", dependencies: ["VLCheckpoint"]),
     ],
