@@ -19,7 +19,8 @@ let package = Package(
     ],
     targets: [
         // C kernels: SHA-256 and other hot loops that want plain C.
-        .target(name: "CVLKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        // -ffp-contract=off: the quantization kernels must never fuse a*b+c (bit-exactness with ggml).
+        .target(name: "CVLKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
         .systemLibrary(name: "CZip", pkgConfig: "libzip", providers: [.apt(["libzip-dev"])]),
 
         .target(name: "VLCore", dependencies: ["CVLKernels"]),
@@ -28,6 +29,10 @@ let package = Package(
         .target(name: "VLSafetensors", dependencies: ["VLCore"]),
         // The native `.vlpack` container: layout, validating reader, streaming writer (Formats/VLPACK.md).
         .target(name: "VLPackFormat", dependencies: ["VLCore", "CZip"]),
+        // GGUF-compatible block quantization kernels. Optimized even in debug builds: the tests push
+        // tens of millions of values through the plain-Swift reference kernels.
+        .target(name: "VLQuant", dependencies: ["VLCore", "CVLKernels"],
+                swiftSettings: [.unsafeFlags(["-O"])]),
         .target(name: "VLCheckpoint", dependencies: [
             "VLCore", "VLTorch", "VLSafetensors", "VLPackFormat",
             .product(name: "Logging", package: "swift-log"),
@@ -52,6 +57,8 @@ let package = Package(
         .testTarget(name: "VLTorchTests", dependencies: ["VLTorch", "VLCore"]),
         .testTarget(name: "VLSafetensorsTests", dependencies: ["VLSafetensors", "VLCore"]),
         .testTarget(name: "VLPackFormatTests", dependencies: ["VLPackFormat", "VLCore"]),
+        .testTarget(name: "VLQuantTests", dependencies: ["VLQuant", "VLCore"],
+                    swiftSettings: [.unsafeFlags(["-O"])]),
         .testTarget(name: "VLCheckpointTests", dependencies: ["VLCheckpoint", "VLCore"]),
         .testTarget(name: "VLPackCLITests", dependencies: ["VLCheckpoint"]),
         .testTarget(name: "VLConvertTests", dependencies: ["VLConvert", "VLCheckpoint", "VLPackFormat", "VLCore"]),

@@ -19,4 +19,28 @@ int vl_sha256_uses_extensions(void);
 /// The plain C compression function, so tests can hold the accelerated one equal to it.
 void vl_sha256_compress_ref_for_testing(uint32_t state[8], const uint8_t *block);
 
+/* ---- GGUF block quantization (quant_basic.c, quant_k.c) ----
+ * All functions work on whole blocks: `x` holds nblocks * block-elements floats, `y` holds
+ * nblocks * block-bytes bytes (Q8_0 32/34, Q4_0 32/18, Q4_1 32/20, Q4_K 256/144, Q6_K 256/210).
+ * `simd` != 0 allows the AVX2 path when the CPU has it (checked once at run time); 0 forces the
+ * portable scalar C path. Both give bit-identical bytes. No FMA is ever used: fusing a*b+c changes
+ * rounding and breaks bit-exactness with ggml / the gguf package. */
+int vl_quant_cpu_has_avx2(void);
+
+void vl_quantize_q8_0(const float *x, uint8_t *y, size_t nblocks, int simd);
+void vl_quantize_q4_0(const float *x, uint8_t *y, size_t nblocks, int simd);
+void vl_quantize_q4_1(const float *x, uint8_t *y, size_t nblocks, int simd);
+void vl_quantize_q4_k(const float *x, uint8_t *y, size_t nblocks, int simd);
+void vl_quantize_q6_k(const float *x, uint8_t *y, size_t nblocks, int simd);
+
+void vl_dequantize_q8_0(const uint8_t *y, float *x, size_t nblocks);
+void vl_dequantize_q4_0(const uint8_t *y, float *x, size_t nblocks);
+void vl_dequantize_q4_1(const uint8_t *y, float *x, size_t nblocks);
+void vl_dequantize_q4_k(const uint8_t *y, float *x, size_t nblocks);
+void vl_dequantize_q6_k(const uint8_t *y, float *x, size_t nblocks);
+
+/* Exact widening of little-endian f16 / bf16 values to f32 (F16C when `simd` and available). */
+void vl_f16_to_f32(const uint16_t *src, float *dst, size_t n, int simd);
+void vl_bf16_to_f32(const uint16_t *src, float *dst, size_t n);
+
 #endif

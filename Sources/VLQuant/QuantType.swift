@@ -1,0 +1,88 @@
+import VLCore
+
+/// The GGUF block quantization types VLPack writes. Raw values are GGUF's type names. Every type's
+/// blocks are byte-for-byte the GGUF layout, so a GGUF writer copies them unchanged.
+public enum QuantType: String, Sendable, CaseIterable, Codable {
+    case q8_0 = "Q8_0"
+    case q4_0 = "Q4_0"
+    case q4_1 = "Q4_1"
+    case q4_k = "Q4_K"
+    case q6_k = "Q6_K"
+
+    /// Values per block; a row length must be a multiple of this.
+    public var elementsPerBlock: Int {
+        switch self {
+        case .q8_0, .q4_0, .q4_1: 32
+        case .q4_k, .q6_k: 256
+        }
+    }
+
+    /// Encoded bytes per block.
+    public var bytesPerBlock: Int {
+        switch self {
+        case .q8_0: 34
+        case .q4_0: 18
+        case .q4_1: 20
+        case .q4_k: 144
+        case .q6_k: 210
+        }
+    }
+
+    /// Storage cost per weight, scales included (8.5, 4.5, 5.0, 4.5, 6.5625).
+    public var bitsPerWeight: Double { Double(bytesPerBlock * 8) / Double(elementsPerBlock) }
+
+    /// The type used instead when a row length is not a multiple of `elementsPerBlock`: the K-quants
+    /// fall back to a 32-element type of at least their precision (llama-quantize's Q6_K → Q8_0; for
+    /// Q4_K VLPack uses Q4_1 where llama.cpp uses Q5_0). `nil` for the 32-element types themselves.
+    public var fallback: QuantType? {
+        switch self {
+        case .q4_k: .q4_1
+        case .q6_k: .q8_0
+        case .q8_0, .q4_0, .q4_1: nil
+        }
+    }
+
+    /// The type a row of `rowLength` values actually gets when `requested` is asked for: `requested`
+    /// itself when the row divides into its blocks, else the fallback chain; `nil` means the tensor
+    /// keeps its float dtype (row length not a multiple of 32, or not positive).
+    public static func best(for requested: QuantType, rowLength: Int) -> QuantType? {
+        var candidate: QuantType? = requested
+        while let type = candidate {
+            if rowLength > 0 && rowLength % type.elementsPerBlock == 0 { return type }
+            candidate = type.fallback
+        }
+        return nil
+    }
+
+    /// Encoded size of `elements` values (a whole number of blocks); `nil` when they do not form
+    /// whole blocks or the size overflows.
+    public func byteCount(elements: Int) -> Int? {
+        guard elements >= 0, elements % elementsPerBlock == 0 else { return nil }
+        return Checked.multiply(elements / elementsPerBlock, bytesPerBlock)
+    }
+}
+
+/// Why a quantization call was refused. Raised before any byte is written.
+public enum QuantError: RuleError, Equatable {
+    /// The row length is not a positive multiple of the type's block size.
+    case rowLengthNotBlockMultiple(type: QuantType, rowLength: Int)
+    /// The float buffer is not a whole number of rows.
+    case sourceNotWholeRows(count: Int, rowLength: Int)
+    /// The destination buffer's size differs from what the source needs.
+    case destinationSizeMismatch(expected: Int, actual: Int)
+    /// The source dtype cannot be converted to f32 rows (only F32, F16 and BF16 can).
+    case unsupportedSourceDType(DType)
+
+    public var detail: String {
+        switch self {
+        case let .rowLengthNotBlockMultiple(type, rowLength):
+            "row length \(rowLength) is not a positive multiple of \(type.rawValue)'s \(type.elementsPerBlock)-value block"
+        case let .sourceNotWholeRows(count, rowLength):
+            "\(count) values do not form whole rows of \(rowLength)"
+        case let .destinationSizeMismatch(expected, actual):
+            "destination holds \(actual) \(actual == 1 ? "element" : "elements"), expected \(expected)"
+        case let .unsupportedSourceDType(dtype):
+            "cannot quantize \(dtype.rawValue) data (F32, F16 or BF16 only)"
+        }
+    }
+}

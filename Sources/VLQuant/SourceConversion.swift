@@ -1,0 +1,63 @@
+import CVLKernels
+import VLCore
+
+/// Widening of stored tensor bytes (little-endian F32, F16, BF16) to f32 rows, tile by tile, and a
+/// driver that quantizes a stored tensor without ever materializing it as f32 in full.
+public enum SourceConversion {
+    /// Converts `dst.count` values from `src` (raw bytes of `dtype`). Exact for every value.
+    /// `kernel == .reference` uses `FloatConversion` in Swift; otherwise C (F16C when available).
+    public static func floats(from src: UnsafeRawBufferPointer, dtype: DType, into dst: UnsafeMutableBufferPointer<Float>,
+                              kernel: QuantKernel = .optimized) throws(QuantError) {
+        guard dtype == .f32 || dtype == .f16 || dtype == .bf16 else { throw .unsupportedSourceDType(dtype) }
+        guard src.count == dst.count * dtype.byteSize else {
+            throw .destinationSizeMismatch(expected: src.count / dtype.byteSize, actual: dst.count)
+        }
+        guard let out = dst.baseAddress, let inp = src.baseAddress, dst.count > 0 else { return }
+        switch dtype {
+        case .f32:
+            // memcpy: the source may be unaligned (mmapped files).
+            UnsafeMutableRawPointer(out).copyMemory(from: inp, byteCount: src.count)
+        case .f16 where kernel == .reference:
+            for i in 0..<dst.count { out[i] = FloatConversion.floatFromFloat16(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+        case .bf16 where kernel == .reference:
+            for i in 0..<dst.count { out[i] = FloatConversion.floatFromBFloat16(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+        case .f16:
+            // uint16 loads in C are fine on x86/arm64 for any alignment we get from byte buffers.
+            vl_f16_to_f32(inp.assumingMemoryBound(to: UInt16.self), out, dst.count, kernel == .optimized ? 1 : 0)
+        default:
+            vl_bf16_to_f32(inp.assumingMemoryBound(to: UInt16.self), out, dst.count)
+        }
+    }
+
+    /// Default tile: 64 Ki values (256 KiB of f32, cache-sized) rounded to whole rows.
+    public static let defaultTileValues = 1 << 16
+
+    /// Quantizes a stored tensor (`src`, whole rows of `rowLength` values of `dtype`) into `dst`,
+    /// converting at most `tileRows` rows to f32 at a time (default: ≈ `defaultTileValues` values,
+    /// at least one row). Peak extra memory: one tile of f32.
+    public static func quantize(_ type: QuantType, source src: UnsafeRawBufferPointer, dtype: DType, rowLength: Int,
+                                into dst: UnsafeMutableRawBufferPointer, threads: Int = 1,
+                                tileRows: Int? = nil) throws(QuantError) {
+        guard dtype == .f32 || dtype == .f16 || dtype == .bf16 else { throw .unsupportedSourceDType(dtype) }
+        let values = src.count / dtype.byteSize
+        guard src.count % dtype.byteSize == 0 else { throw .sourceNotWholeRows(count: values, rowLength: rowLength) }
+        _ = try Quantizer.validate(type, values: values, rowLength: rowLength, bytes: dst.count)
+        let rows = values / rowLength
+        let rowBytes = rowLength / type.elementsPerBlock * type.bytesPerBlock
+        let tile = max(1, min(rows, tileRows ?? max(1, defaultTileValues / rowLength)))
+        var buffer = [Float](repeating: 0, count: tile * rowLength)
+        var row = 0
+        while row < rows {
+            let n = min(tile, rows - row)
+            let inBytes = UnsafeRawBufferPointer(rebasing: src[(row * rowLength * dtype.byteSize)..<((row + n) * rowLength * dtype.byteSize)])
+            let outBytes = UnsafeMutableRawBufferPointer(rebasing: dst[(row * rowBytes)..<((row + n) * rowBytes)])
+            try buffer.withUnsafeMutableBufferPointer { (f: inout UnsafeMutableBufferPointer<Float>) throws(QuantError) in
+                let part = UnsafeMutableBufferPointer(rebasing: f[0..<(n * rowLength)])
+                try floats(from: inBytes, dtype: dtype, into: part)
+                try Quantizer.quantizeRows(type, rows: UnsafeBufferPointer(part), rowLength: rowLength,
+                                           into: outBytes, threads: threads)
+            }
+            row += n
+        }
+    }
+}
