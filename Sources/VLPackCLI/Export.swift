@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import VLConvert
+import VLCore
+import VLPackFormat
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Export the components of a .vlpack file to other formats.",
+        discussion: """
+            --to safetensors writes one <component>.safetensors per component into the -o folder. With \
+            --names source every tensor takes back its source checkpoint's name and the documented \
+            transforms are undone (the Meta q/k rotary permutation), so its bytes equal the source's \
+            (unless --dtype changed them at conversion). --names canonical keeps the .vlpack names.
+
+            Example:
+              vlpack export model.vlpack --to safetensors --names source -o exported/
+            """
+    )
+
+    enum Target: String, ExpressibleByArgument, CaseIterable { case safetensors }
+
+    @Argument(help: "The .vlpack file.")
+    var file: String
+
+    @Option(help: "Output format.")
+    var to: Target = .safetensors
+
+    @Option(name: .shortAndLong, help: "Output folder.")
+    var output: String
+
+    @Option(help: "Tensor names: source (as in the original checkpoints) or canonical.")
+    var names: Exporter.Names = .canonical
+
+    func run() throws {
+        do {
+            let pack = try VLPackFile(path: file)
+            let paths = try Exporter(file: pack, maps: try ModelMap.bundled()).exportSafetensors(to: output, names: names)
+            for p in paths { print(p) }
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+extension Exporter.Names: ExpressibleByArgument {}
