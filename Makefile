@@ -36,6 +36,12 @@ demo: release
 	  echo "== vlpack inspect $(SAMPLES)/$$f"; \
 	  $(BIN_RELEASE) inspect $(SAMPLES)/$$f || exit 1; \
 	done
+	@mkdir -p .build/demo
+	@echo "== vlpack convert (every sample) -o .build/demo/sample.vlpack"
+	@$(BIN_RELEASE) convert $(SAMPLES)/eva_vit_g.pth $(SAMPLES)/blip2_pretrained_flant5xxl.pth $(SAMPLES)/imagebind_huge.pth \
+	  $(SAMPLES)/VL_tiny.pth $(SAMPLES)/AL_tiny.pth $(SAMPLES)/llama-hf --config $(SAMPLES)/convert-config.json -o .build/demo/sample.vlpack
+	@echo "== vlpack quantize .build/demo/sample.vlpack --type q4_k_m (error summary per component)"
+	@$(BIN_RELEASE) quantize .build/demo/sample.vlpack -o .build/demo/sample-q4_k_m.vlpack --type q4_k_m | grep '^summary'
 
 test: deps
 	$(SWIFT) build

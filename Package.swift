@@ -42,8 +42,11 @@ let package = Package(
             "VLCore", "VLCheckpoint", "VLPackFormat", "VLTorch", "VLSafetensors",
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Maps")]),
+        // Quantization policy, streaming quantizer and error reports, GGUF export (Formats/QUANT_POLICY.md).
+        .target(name: "VLQuantize", dependencies: ["VLCore", "VLQuant", "VLPackFormat", "VLConvert"],
+                swiftSettings: [.unsafeFlags(["-O"])]),
         .executableTarget(name: "VLPackCLI", dependencies: [
-            "VLCheckpoint", "VLCore", "VLConvert", "VLPackFormat",
+            "VLCheckpoint", "VLCore", "VLConvert", "VLPackFormat", "VLQuantize", "VLQuant",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -62,6 +65,7 @@ let package = Package(
         .testTarget(name: "VLCheckpointTests", dependencies: ["VLCheckpoint", "VLCore"]),
         .testTarget(name: "VLPackCLITests", dependencies: ["VLCheckpoint"]),
         .testTarget(name: "VLConvertTests", dependencies: ["VLConvert", "VLCheckpoint", "VLPackFormat", "VLCore"]),
+        .testTarget(name: "VLQuantizeTests", dependencies: ["VLQuantize", "VLQuant", "VLConvert", "VLPackFormat", "VLCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -68,11 +68,18 @@ public struct InspectReport: Sendable {
         let dtypeWidth = 7
         out += "  " + "name".padded(nameWidth) + "  " + "dtype".padded(dtypeWidth) + "  " + "shape".padded(20) + "  bytes\n"
         for t in tensors {
-            let shape = "[" + t.shape.map(String.init).joined(separator: ", ") + "]"
-            out += "  " + t.name.padded(nameWidth) + "  " + t.dtype.rawValue.padded(dtypeWidth) + "  " + shape.padded(20)
+            // .vlpack rows: the storage type and logical shape (block types list as U8 entries).
+            let row = vlpack?.tensor(named: t.name)
+            let shape = "[" + (row?.shape ?? t.shape).map(String.init).joined(separator: ", ") + "]"
+            out += "  " + t.name.padded(nameWidth) + "  " + (row?.storage.name ?? t.dtype.rawValue).padded(dtypeWidth) + "  " + shape.padded(20)
             out += "  " + String(t.nbytes)
             if let h = t.sha256 { out += "  " + h }
             out += "\n"
+            if let q = row?.quant, let reason = q[key: "reason"]?.string {
+                out += "    quant: \(q[key: "type"]?.string ?? "?") (requested \(q[key: "requested"]?.string ?? "?")): \(reason)"
+                if let cos = q[key: "cosine"]?.double, let rel = q[key: "rel_l2"]?.double { out += String(format: "; rel_l2 %.4g, cosine %.6g", rel, cos) }
+                out += "\n"
+            }
         }
         out += "  summary: \(tensors.count) tensors\n"
         for (d, elements, bytes) in totalsByDType {

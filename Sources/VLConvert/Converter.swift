@@ -35,12 +35,16 @@ public struct Converter {
     }
 
     /// Converts into `output`. `progress` is called after every chunk with (bytes done, total, tensor).
-    public func run(output: String, progress: ((Int, Int, String) -> Void)? = nil) throws -> Result {
+    /// `encoding`, when given, decides each tensor's storage and encodes its bytes (`convert --quantize`).
+    public func run(output: String, progress: ((Int, Int, String) -> Void)? = nil,
+                    encoding: (any TensorEncoding)? = nil) throws -> Result {
         let tokenizerBytes = try plan.tokenizer.map { path in try Array(Data(contentsOf: URL(fileURLWithPath: path))) }
-        var tensorPlans = plan.tensors.map { t in
-            VLPackTensorPlan(name: t.name, dtype: t.dtype, shape: t.shape,
+        let encoded = try encoding?.plan(plan.tensors)
+        var tensorPlans = plan.tensors.enumerated().map { i, t in
+            VLPackTensorPlan(name: t.name, storage: encoded?.tensors[i].storage ?? .plain(t.dtype), shape: t.shape,
                              source: TensorOrigin(file: t.sources.map(\.entry.storage.file).joined(separator: "+"),
-                                                  name: t.sourceEntry.name, dtype: t.sourceEntry.dtype.rawValue))
+                                                  name: t.sourceEntry.name, dtype: t.sourceEntry.dtype.rawValue),
+                             quant: encoded?.tensors[i].quant)
         }
         if let tokenizerBytes {
             tensorPlans.append(VLPackTensorPlan(name: Self.tokenizerTensor, dtype: .u8, shape: [tokenizerBytes.count],
@@ -52,19 +56,28 @@ public struct Converter {
         hasher.start()
         let parts = headerParts(provenance: hasher.placeholder())
         let writer = try VLPackWriter(path: output, plan: tensorPlans, parts: parts, alignment: options.alignment,
-                                      inputs: plan.files)
+                                      inputs: plan.files, headerSlack: encoded?.headerSlack ?? 0)
         let total = plan.tensors.reduce(0) { $0 + $1.byteCount } + (tokenizerBytes?.count ?? 0)
         var done = 0
-        for tensor in plan.tensors {
+        for (index, tensor) in plan.tensors.enumerated() {
             var streamer = TensorStreamer(tensor: tensor, allowOverflow: options.allowOverflow)
             var views: [TensorBytes] = []
+            var quant: JSONValue?
             try writer.write(tensor: tensor.name) { write in
-                views = try streamer.stream { chunk in
-                    try write(chunk)
-                    done += chunk.count
-                    progress?(done, total, tensor.name)
+                let produce = { (sink: (UnsafeRawBufferPointer) throws -> Void) throws in
+                    views = try streamer.stream { chunk in
+                        try sink(chunk)
+                        done += chunk.count
+                        progress?(done, total, tensor.name)
+                    }
+                }
+                if let encoding {
+                    quant = try encoding.encode(tensor, index: index, produce: produce, write: write)
+                } else {
+                    try produce(write)
                 }
             }
+            if let quant { try writer.setQuant(quant, forTensor: tensor.name) }
             if streamer.overflowCount > 0 {
                 logger.warning("\(tensor.name): \(streamer.overflowCount) values overflowed to infinity (--allow-overflow)")
             }

@@ -4,6 +4,7 @@ import VLCheckpoint
 import VLConvert
 import VLCore
 import VLPackFormat
+import VLQuantize
 
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -59,6 +60,11 @@ struct Convert: ParsableCommand {
     @Flag(help: "Print the conversion report as JSON on stdout.")
     var json = false
 
+    @Option(help: "Quantize while converting: q4_k_m, q4_0 or q8_0 (see `vlpack quantize`).")
+    var quantize: QuantRecipe?
+
+    @OptionGroup var quantPolicy: QuantPolicyOptions
+
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
@@ -80,8 +86,11 @@ struct Convert: ParsableCommand {
             writeOptions.alignment = pageAligned ? .page : .cacheLine
             let progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1)
             let started = Date()
-            let result = try Converter(plan: plan, options: writeOptions, logger: logger).run(output: output, progress: progress.update)
+            let session = quantize.map { quantPolicy.session($0) }
+            let result = try Converter(plan: plan, options: writeOptions, logger: logger).run(output: output, progress: progress.update,
+                                                                                              encoding: session)
             progress.finish()
+            if let session, !json { FileHandle.standardError.write(Data(session.report.summaryLines().map { "quantized \($0)\n" }.joined().utf8)) }
             let report = ConversionReport(plan: plan, result: result, seconds: Date().timeIntervalSince(started))
             if json {
                 print(try report.json(hashingOutput: true).serialized(pretty: true))

@@ -71,9 +71,13 @@ public final class VLPackWriter {
     /// shape does not fit its storage type, a header part is not an object, `tokenizer.model_tensor`
     /// names no planned U8 tensor, `path` is one of `inputs` (`overwritesInput`), or the temporary
     /// file cannot be created. O(plan).
+    ///
+    /// `headerSlack` reserves that many extra header bytes for values only known once the data is
+    /// written (`setQuant`); whatever is left unused becomes JSON whitespace before the header's
+    /// closing brace (insignificant whitespace, Formats/VLPACK.md §3).
     public init(path: String, plan: [VLPackTensorPlan], parts: VLPackHeaderParts = VLPackHeaderParts(),
                 alignment: VLPackAlignment = .cacheLine, inputs: [String] = [],
-                cacheDropInterval: Int? = 256 << 20) throws(VLPackWriteError) {
+                cacheDropInterval: Int? = 256 << 20, headerSlack: Int = 0) throws(VLPackWriteError) {
         self.path = path
         self.alignment = alignment
         self.parts = parts
@@ -98,7 +102,7 @@ public final class VLPackWriter {
             throw .badTensorReference(field: "tokenizer.model_tensor", tensor: bad)
         }
         self.rows = rows
-        headerLength = VLPackHeader.encode(parts: parts, tensors: rows).count
+        headerLength = VLPackHeader.encode(parts: parts, tensors: rows).count + max(0, headerSlack)
         guard headerLength <= VLPackPreamble.maxHeaderLength else {
             throw .headerTooLarge(length: headerLength, limit: VLPackPreamble.maxHeaderLength)
         }
@@ -160,27 +164,35 @@ public final class VLPackWriter {
         try contents.withUnsafeBytes { b in Result { () throws(VLPackWriteError) in try write(tensor: name, contents: b) } }.get()
     }
 
+    /// Replaces the `quant` member of planned tensor `name` (written or not), e.g. with error figures
+    /// measured while its bytes passed. The final header must still fit the reserved length
+    /// (`headerSlack`), which `finish` checks. O(plan).
+    public func setQuant(_ quant: JSONValue, forTensor name: String) throws(VLPackWriteError) {
+        guard file != nil else { throw .closed(path: path) }
+        guard quant.objectEntries != nil else { throw .invalidHeaderPart(key: "tensors[\(name)].quant") }
+        guard let i = rows.firstIndex(where: { $0.name == name }) else { throw .outOfOrder(expected: nextTensor, got: name) }
+        let r = rows[i]
+        rows[i] = VLPackTensor(name: r.name, storage: r.storage, shape: r.shape, offset: r.offset, nbytes: r.nbytes,
+                               crc32: r.crc32, source: r.source, quant: quant)
+    }
+
     /// Writes the header and preamble, fsyncs and renames the file into place. Throws `incomplete`
     /// when a planned tensor was not written. O(header).
     ///
     /// `provenance`, when given, replaces the provenance part declared at `init` — for values that
-    /// are only known once the data is written (source-file SHA-256s computed alongside). It must
-    /// encode to the same length (fixed-width fields such as 64-hex digests), or `headerLengthChanged`.
+    /// are only known once the data is written (source-file SHA-256s computed alongside). The header
+    /// must not grow beyond the reserved length (fixed-width fields such as 64-hex digests, plus
+    /// `headerSlack`), or `headerLengthChanged`; a shorter one is padded with JSON whitespace.
     @discardableResult
     public func finish(provenance: JSONValue? = nil) throws(VLPackWriteError) -> VLPackWriteSummary {
         guard let file else { throw .closed(path: path) }
         do throws(VLPackWriteError) {
             if let missing = nextTensor { throw .incomplete(missing: missing) }
-            if let provenance {
-                var updated = parts
-                updated.provenance = provenance
-                let length = VLPackHeader.encode(parts: updated, tensors: rows).count
-                guard length == headerLength else { throw .headerLengthChanged(reserved: headerLength, actual: length) }
-                parts = updated
-            }
-            let json = VLPackHeader.encode(parts: parts, tensors: rows)
-            // Fixed-width fields: the real header has exactly the reserved length.
-            precondition(json.count == headerLength, "vlpack header changed length after checksums were filled in")
+            if let provenance { parts.provenance = provenance }
+            var json = VLPackHeader.encode(parts: parts, tensors: rows)
+            guard json.count <= headerLength else { throw .headerLengthChanged(reserved: headerLength, actual: json.count) }
+            // Unused reserved bytes become whitespace inside the JSON text, before its closing brace.
+            json.insert(contentsOf: repeatElement(0x20, count: headerLength - json.count), at: json.count - 1)
             let dataLength = rows.last.map { $0.offset + $0.nbytes } ?? 0
             let preamble = VLPackPreamble(headerLength: headerLength, headerCRC32: json.withUnsafeBytes { CRC32.checksum($0) },
                                           alignment: alignment.rawValue, dataOffset: dataOffset, dataLength: dataLength)

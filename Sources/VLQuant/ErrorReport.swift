@@ -11,24 +11,60 @@ public struct QuantErrorReport: Sendable, Equatable {
     public var bitsPerWeight: Double
     public var count: Int
 
+    /// Running sums behind a report, so a tensor can be measured tile by tile (and per thread, then
+    /// merged) without holding it whole. `report` of one accumulator fed everything equals
+    /// `measure` over the concatenation, up to the order of the Double additions.
+    public struct Accumulator: Sendable, Equatable {
+        public var squaredError = 0.0, maxAbs = 0.0, xx = 0.0, yy = 0.0, xy = 0.0
+        public var count = 0
+
+        public init() {}
+
+        /// Adds one pair of equal-length buffers. O(n), one pass.
+        public mutating func add(original: UnsafeBufferPointer<Float>, dequantized: UnsafeBufferPointer<Float>) {
+            precondition(original.count == dequantized.count, "original and dequantized differ in length")
+            var se = 0.0, m = maxAbs, sxx = 0.0, syy = 0.0, sxy = 0.0
+            for i in 0..<original.count {
+                let x = Double(original[i]), y = Double(dequantized[i]), d = x - y
+                se += d * d
+                m = max(m, abs(d))
+                sxx += x * x
+                syy += y * y
+                sxy += x * y
+            }
+            squaredError += se
+            maxAbs = m
+            xx += sxx
+            yy += syy
+            xy += sxy
+            count += original.count
+        }
+
+        /// Folds in another accumulator (e.g. another thread's rows).
+        public mutating func merge(_ other: Accumulator) {
+            squaredError += other.squaredError
+            maxAbs = max(maxAbs, other.maxAbs)
+            xx += other.xx
+            yy += other.yy
+            xy += other.xy
+            count += other.count
+        }
+
+        public func report(bitsPerWeight: Double) -> QuantErrorReport {
+            let n = Double(max(1, count)), se = squaredError
+            let rel = xx > 0 ? (se / xx).squareRoot() : (se > 0 ? Double.infinity : 0)
+            let cos: Double = (xx > 0 && yy > 0) ? xy / (xx.squareRoot() * yy.squareRoot()) : (xx == 0 && yy == 0 ? 1 : 0)
+            return QuantErrorReport(rmse: (se / n).squareRoot(), maxAbsError: maxAbs, relativeL2: rel,
+                                    cosineSimilarity: cos, bitsPerWeight: bitsPerWeight, count: count)
+        }
+    }
+
     /// Measures `dequantized` against `original` (same length). O(n), one pass.
     public static func measure(original: UnsafeBufferPointer<Float>, dequantized: UnsafeBufferPointer<Float>,
                                bitsPerWeight: Double) -> QuantErrorReport {
-        precondition(original.count == dequantized.count, "original and dequantized differ in length")
-        var se = 0.0, maxAbs = 0.0, xx = 0.0, yy = 0.0, xy = 0.0
-        for i in 0..<original.count {
-            let x = Double(original[i]), y = Double(dequantized[i]), d = x - y
-            se += d * d
-            maxAbs = max(maxAbs, abs(d))
-            xx += x * x
-            yy += y * y
-            xy += x * y
-        }
-        let n = Double(max(1, original.count))
-        let rel = xx > 0 ? (se / xx).squareRoot() : (se > 0 ? Double.infinity : 0)
-        let cos: Double = (xx > 0 && yy > 0) ? xy / (xx.squareRoot() * yy.squareRoot()) : (xx == 0 && yy == 0 ? 1 : 0)
-        return QuantErrorReport(rmse: (se / n).squareRoot(), maxAbsError: maxAbs, relativeL2: rel,
-                                cosineSimilarity: cos, bitsPerWeight: bitsPerWeight, count: original.count)
+        var acc = Accumulator()
+        acc.add(original: original, dequantized: dequantized)
+        return acc.report(bitsPerWeight: bitsPerWeight)
     }
 
     public static func measure(original: [Float], dequantized: [Float], type: QuantType) -> QuantErrorReport {
