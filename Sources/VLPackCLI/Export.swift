@@ -15,10 +15,11 @@ struct Export: ParsableCommand {
 
             Example:
               vlpack export model.vlpack --to safetensors --names source -o exported/
+              vlpack export model-q4km.vlpack --to gguf -o llm.gguf
             """
     )
 
-    enum Target: String, ExpressibleByArgument, CaseIterable { case safetensors }
+    enum Target: String, ExpressibleByArgument, CaseIterable { case safetensors, gguf }
 
     @Argument(help: "The .vlpack file.")
     var file: String
@@ -26,7 +27,7 @@ struct Export: ParsableCommand {
     @Option(help: "Output format.")
     var to: Target = .safetensors
 
-    @Option(name: .shortAndLong, help: "Output folder.")
+    @Option(name: .shortAndLong, help: "Output folder (safetensors) or file (gguf).")
     var output: String
 
     @Option(help: "Tensor names: source (as in the original checkpoints) or canonical.")
@@ -35,6 +36,7 @@ struct Export: ParsableCommand {
     func run() throws {
         do {
             let pack = try VLPackFile(path: file)
+            if to == .gguf { return try exportGGUF(pack, to: output) }
             let paths = try Exporter(file: pack, maps: try ModelMap.bundled()).exportSafetensors(to: output, names: names)
             for p in paths { print(p) }
         } catch {

@@ -21,8 +21,7 @@ enum Samples {
 
     static func plan() throws -> ConversionPlan {
         var options = ConversionPlan.Options()
-        let file = try MappedFile(path: "\(root)/convert-config.json")
-        options.configOverrides = try JSONValue.parse(file.bytes)
+        options.configOverrides = try JSONValue.parse(String(contentsOfFile: "\(root)/convert-config.json", encoding: .utf8))
         return try ConversionPlan.make(inputs: inputs, maps: try ModelMap.bundled(), options: options, logger: logger)
     }
 

@@ -1,0 +1,194 @@
+import Foundation
+import VLConvert
+import VLCore
+import VLPackFormat
+import VLQuant
+
+/// `vlpack export FILE --to gguf`: the LLM component of a `.vlpack` as a GGUF file llama.cpp loads,
+/// laid out the way llama.cpp's own `convert_hf_to_gguf.py` lays out a LLaMA.
+///
+/// - Metadata: `general.architecture = llama` and the `llama.*` hyperparameters from the LLM's
+///   config; the SentencePiece vocabulary of the embedded `tokenizer.model` (every piece, score and
+///   type), padded to the embedding rows (`[PAD]` for the first extra row — Vicuna v0's row 32000 —
+///   then `[PAD{i}]`, as the converter does).
+/// - Tensors: GGUF names (`token_embd`, `blk.N.attn_q`, ...), dimensions reversed, q/k rows
+///   permuted from HF's rotate-half order back to the interleaved rotary order llama.cpp expects
+///   (whole rows, so quantized blocks are moved, not re-encoded); 1-D tensors as F32; every other
+///   tensor's bytes copied as they are (F16/BF16/F32 or GGUF blocks).
+/// - Streaming: one tensor at a time, pages released after each; atomic output.
+public struct GGUFExporter {
+    /// What happened to one tensor.
+    public struct Entry: Sendable, Equatable {
+        public let source: String
+        public let name: String
+        public let type: GGMLType
+        /// `copied`, `permuted`, `converted to F32`, ...
+        public let note: String
+    }
+
+    public let file: VLPackFile
+
+    public init(file: VLPackFile) { self.file = file }
+
+    /// The GGUF name of a canonical LLM tensor; `nil` for tensors GGUF's llama has no place for.
+    public static func ggufName(_ canonical: String) -> String? {
+        let fixed = ["llm.embed_tokens.weight": "token_embd.weight", "llm.norm.weight": "output_norm.weight",
+                     "llm.lm_head.weight": "output.weight"]
+        if let n = fixed[canonical] { return n }
+        guard let layer = QuantPolicy.llmLayer(of: canonical) else { return nil }
+        let rest = canonical.dropFirst("llm.layers.\(layer).".count)
+        let parts = ["attn.q.weight": "attn_q", "attn.k.weight": "attn_k", "attn.v.weight": "attn_v", "attn.o.weight": "attn_output",
+                     "mlp.gate.weight": "ffn_gate", "mlp.up.weight": "ffn_up", "mlp.down.weight": "ffn_down",
+                     "attn_norm.weight": "attn_norm", "ffn_norm.weight": "ffn_norm"]
+        return parts[String(rest)].map { "blk.\(layer).\($0).weight" }
+    }
+
+    /// Writes the GGUF file; returns one entry per tensor, in file order.
+    @discardableResult
+    public func export(to path: String) throws -> [Entry] {
+        guard let llm = file.parts.components[key: "llm"], let config = llm[key: "config"] else {
+            throw ConvertError.missingTensor(component: "llm", tensor: "(the .vlpack has no llm component)")
+        }
+        func int(_ key: String) throws -> Int {
+            guard let v = config[key: key]?.int else { throw ConvertError.invalidConfig(component: "llm", reason: "config has no integer '\(key)'") }
+            return v
+        }
+        let (hidden, layers, heads) = (try int("hidden"), try int("layers"), try int("heads"))
+        let kvHeads = config[key: "kv_heads"]?.int ?? heads
+        let headDim = config[key: "head_dim"]?.int ?? hidden / heads
+
+        // Tensors in llama.cpp's order: embeddings, blocks by layer, final norm, head.
+        var sources = file.tensors.compactMap { t in Self.ggufName(t.name).map { (t, $0) } }
+        func rank(_ name: String) -> (Int, Int, Int) {
+            if name.hasPrefix("token_embd") { return (0, 0, 0) }
+            if name.hasPrefix("blk.") {
+                let parts = name.split(separator: ".")
+                let order = ["attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down"]
+                return (1, Int(parts[1]) ?? 0, order.firstIndex(of: String(parts[2])) ?? 99)
+            }
+            return name.hasPrefix("output_norm") ? (2, 0, 0) : (3, 0, 0)
+        }
+        sources.sort { rank($0.1) < rank($1.1) }
+        guard let embed = sources.first(where: { $0.1 == "token_embd.weight" })?.0 else {
+            throw ConvertError.missingTensor(component: "llm", tensor: "llm.embed_tokens.weight")
+        }
+
+        var infos: [GGUFTensorInfo] = []
+        var entries: [Entry] = []
+        for (t, name) in sources {
+            let is1D = t.shape.count == 1
+            guard let native = GGMLType(t.storage) else {
+                throw ConvertError.unsupportedDType(tensor: t.name, dtype: t.storage.name, target: "gguf")
+            }
+            let type: GGMLType = is1D ? .f32 : native
+            let permuted = name.hasSuffix("attn_q.weight") || name.hasSuffix("attn_k.weight")
+            let note = type != native ? "converted \(t.storage.name) to F32" : (permuted ? "rows permuted to interleaved rotary order" : "copied")
+            infos.append(GGUFTensorInfo(name: name, dims: t.shape.reversed(), type: type))
+            entries.append(Entry(source: t.name, name: name, type: type, note: note))
+        }
+
+        let metadata = try self.metadata(hidden: hidden, layers: layers, heads: heads, kvHeads: kvHeads, headDim: headDim,
+                                         intermediate: try int("intermediate"), vocabRows: embed.shape[0], config: config,
+                                         fileType: fileType(infos))
+        let writer = try GGUFWriter(path: path, metadata: metadata, tensors: infos, inputs: [file.path])
+        for ((t, name), info) in zip(sources, infos) {
+            let bytes = file.bytes(of: t)
+            try writer.write(tensor: name) { write in
+                try bytes.withUnsafeBytes { buf in
+                    if info.type.storage != t.storage {
+                        let values = try Self.floats(buf, storage: t.storage, shape: t.shape)
+                        try values.withUnsafeBytes { try write($0) }
+                    } else if name.hasSuffix("attn_q.weight") || name.hasSuffix("attn_k.weight") {
+                        let rowBytes = t.storage.byteCount(shape: [1] + t.shape.dropFirst())!
+                        let hd = t.shape[0] / (name.hasSuffix("attn_q.weight") ? heads : kvHeads)
+                        // GGUF row r (interleaved) is HF row hfRow(r).
+                        for r in 0..<t.shape[0] {
+                            let from = RotaryPermutation.hfRow(forMetaRow: r, headDim: hd) * rowBytes
+                            try write(UnsafeRawBufferPointer(rebasing: buf[from..<(from + rowBytes)]))
+                        }
+                    } else {
+                        try write(buf)
+                    }
+                }
+            }
+            bytes.releasePages()
+        }
+        try writer.finish()
+        return entries
+    }
+
+    /// A tensor's values as f32 (plain floats widened, blocks dequantized).
+    static func floats(_ buf: UnsafeRawBufferPointer, storage: StorageType, shape: [Int]) throws -> [Float] {
+        var out = [Float](repeating: 0, count: shape.reduce(1, *))
+        try out.withUnsafeMutableBufferPointer { dst in
+            switch storage {
+            case let .plain(dtype):
+                try SourceConversion.floats(from: buf, dtype: dtype, into: dst)
+            case let .blocks(b):
+                try Quantizer.dequantize(QuantType(rawValue: b.rawValue)!, blocks: buf, rowLength: shape.last ?? 0, into: dst)
+            }
+        }
+        return out
+    }
+
+    /// llama.cpp's `llama_ftype`: the recipe's when the file was quantized, else by the weights' dtype.
+    func fileType(_ infos: [GGUFTensorInfo]) -> Int {
+        if let recipe = file.parts.metadata[key: "quantization"]?[key: "recipe"]?.string.flatMap(QuantRecipe.init(rawValue:)) {
+            return recipe.ggufFileType
+        }
+        let types = Set(infos.filter { $0.dims.count > 1 }.map(\.type))
+        if types == [.f32] { return 0 }
+        if types == [.bf16] { return 32 }
+        return 1
+    }
+
+    func metadata(hidden: Int, layers: Int, heads: Int, kvHeads: Int, headDim: Int, intermediate: Int, vocabRows: Int,
+                  config: JSONValue, fileType: Int) throws -> [(key: String, value: GGUFValue)] {
+        guard let tokName = file.parts.tokenizer[key: "model_tensor"]?.string, let tokTensor = file.tensor(named: tokName) else {
+            throw ConvertError.missingTokenizer(component: "llm")
+        }
+        let model = try file.bytes(of: tokTensor).withUnsafeBytes { try SentencePieceModel(bytes: $0) }
+        var tokens = model.pieces.map(\.text), scores = model.pieces.map(\.score), types = model.pieces.map(\.type.rawValue)
+        guard tokens.count <= vocabRows else {
+            throw ConvertError.invalidConfig(component: "llm", reason: "tokenizer.model has \(tokens.count) pieces but the embeddings only \(vocabRows) rows")
+        }
+        for i in tokens.count..<vocabRows {
+            // Vicuna v0's added pad token is row 32000; further rows are named as llama.cpp's converter does.
+            let first = i == model.pieces.count
+            tokens.append(first ? "[PAD]" : "[PAD\(i - model.pieces.count)]")
+            scores.append(-1000)
+            types.append(first ? SentencePieceModel.PieceType.userDefined.rawValue : SentencePieceModel.PieceType.unused.rawValue)
+        }
+        let name = (file.parts.components[key: "llm"]?[key: "input"]?.string).map { ($0 as NSString).lastPathComponent } ?? "llm"
+        var kv: [(key: String, value: GGUFValue)] = [
+            ("general.architecture", .string("llama")),
+            ("general.type", .string("model")),
+            ("general.name", .string(name)),
+            ("llama.vocab_size", .uint32(UInt32(vocabRows))),
+            ("llama.context_length", .uint32(UInt32(config[key: "max_position"]?.int ?? 2048))),
+            ("llama.embedding_length", .uint32(UInt32(hidden))),
+            ("llama.block_count", .uint32(UInt32(layers))),
+            ("llama.feed_forward_length", .uint32(UInt32(intermediate))),
+            ("llama.rope.dimension_count", .uint32(UInt32(headDim))),
+            ("llama.attention.head_count", .uint32(UInt32(heads))),
+            ("llama.attention.head_count_kv", .uint32(UInt32(kvHeads))),
+            ("llama.attention.layer_norm_rms_epsilon", .float32(Float(config[key: "norm_eps"]?.double ?? 1e-6))),
+        ]
+        if let base = config[key: "rope_base"]?.double { kv.append(("llama.rope.freq_base", .float32(Float(base)))) }
+        kv += [
+            ("general.file_type", .uint32(UInt32(fileType))),
+            ("general.quantization_version", .uint32(2)),
+            ("tokenizer.ggml.model", .string("llama")),
+            ("tokenizer.ggml.pre", .string("default")),
+            ("tokenizer.ggml.tokens", .strings(tokens)),
+            ("tokenizer.ggml.scores", .float32s(scores)),
+            ("tokenizer.ggml.token_type", .int32s(types)),
+        ]
+        // SentencePiece marks an absent special token with −1.
+        for (key, id) in [("bos", model.bosID), ("eos", model.eosID), ("unknown", model.unkID), ("padding", model.padID)] where id >= 0 {
+            kv.append(("tokenizer.ggml.\(key)_token_id", .uint32(UInt32(id))))
+        }
+        kv += [("tokenizer.ggml.add_bos_token", .bool(true)), ("tokenizer.ggml.add_eos_token", .bool(false))]
+        return kv
+    }
+}
