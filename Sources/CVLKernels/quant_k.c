@@ -8,8 +8,9 @@
 // squared error is strictly smaller. Because the first candidate is ggml's own choice, every
 // sub-block's error is <= ggml's.
 //
-// Speed comes from -O3 scalar code plus the multithreaded driver; the sums are order-dependent
-// (bit-exactness with the reference), so they are deliberately not vectorized across elements.
+// Speed: the sums are order-dependent (bit-exactness with the reference), so they are not
+// vectorized across elements; instead quant_k_avx2.c runs the sub-block searches of one block in
+// parallel lanes (same operations per lane), and the multithreaded driver splits rows.
 #pragma STDC FP_CONTRACT OFF
 #if defined(__clang__)
 #pragma clang fp contract(off)
@@ -17,6 +18,7 @@
 
 #include "vl_kernels.h"
 #include "quant_common.h"
+#include "quant_k_avx2.h"
 #include <math.h>
 #include <string.h>
 
@@ -104,16 +106,21 @@ static void q4k_levels(const float *x, float d, float dmin, int sc, int m, uint8
     }
 }
 
-static void q4_k_block(const float *x, uint8_t *y) {
+static void q4_k_block(const float *x, uint8_t *y, int avx2) {
     uint8_t L[QK], cand[32];
     float w[32], scales[8], mins[8], max_scale = 0, max_min = 0;
+#if VL_HAVE_K_AVX2
+    if (avx2) vl_q4k_fit8_avx2(x, L, scales, mins);  // the same search, 8 sub-blocks per instruction
+#endif
     for (int j = 0; j < 8; j++) {
-        const float *xs = x + 32 * j;
-        float sum_x2 = 0;
-        for (int i = 0; i < 32; i++) sum_x2 += xs[i] * xs[i];
-        const float av = sqrtf(sum_x2 / 32);
-        for (int i = 0; i < 32; i++) w[i] = av + fabsf(xs[i]);
-        scales[j] = fit_scale_min(xs, w, L + 32 * j, &mins[j]);
+        if (!avx2) {
+            const float *xs = x + 32 * j;
+            float sum_x2 = 0;
+            for (int i = 0; i < 32; i++) sum_x2 += xs[i] * xs[i];
+            const float av = sqrtf(sum_x2 / 32);
+            for (int i = 0; i < 32; i++) w[i] = av + fabsf(xs[i]);
+            scales[j] = fit_scale_min(xs, w, L + 32 * j, &mins[j]);
+        }
         if (scales[j] > max_scale) max_scale = scales[j];
         if (mins[j] > max_min) max_min = mins[j];
     }
@@ -221,11 +228,17 @@ static void q6k_levels(const float *x, float d, int sc, uint8_t *L) {
     }
 }
 
-static void q6_k_block(const float *x, uint8_t *y) {
+static void q6_k_block(const float *x, uint8_t *y, int avx2) {
     uint8_t L[QK], cand[16];
     float scales[16], max_scale = 0, max_abs = 0;
+#if VL_HAVE_K_AVX2
+    if (avx2) {
+        vl_q6k_fit8_avx2(x, L, scales);
+        vl_q6k_fit8_avx2(x + 128, L + 128, scales + 8);
+    }
+#endif
     for (int j = 0; j < 16; j++) {
-        scales[j] = fit_symmetric(x + 16 * j, L + 16 * j);
+        if (!avx2) scales[j] = fit_symmetric(x + 16 * j, L + 16 * j);
         const float a = fabsf(scales[j]);
         if (a > max_abs) { max_abs = a; max_scale = scales[j]; }
     }
@@ -266,14 +279,24 @@ static void q6_k_block(const float *x, uint8_t *y) {
 
 // ------------------------------------------------------------------ entry points
 
+/// Whether the AVX2 sub-block search runs (asked for, compiled in, and the CPU has it).
+static int use_avx2(int simd) {
+#if VL_HAVE_K_AVX2
+    return simd && vl_quant_cpu_has_avx2();
+#else
+    (void)simd;
+    return 0;
+#endif
+}
+
 void vl_quantize_q4_k(const float *x, uint8_t *y, size_t nblocks, int simd) {
-    (void)simd;  // scalar only (see the file comment)
-    for (size_t b = 0; b < nblocks; b++) q4_k_block(x + QK * b, y + Q4K_BYTES * b);
+    const int avx2 = use_avx2(simd);
+    for (size_t b = 0; b < nblocks; b++) q4_k_block(x + QK * b, y + Q4K_BYTES * b, avx2);
 }
 
 void vl_quantize_q6_k(const float *x, uint8_t *y, size_t nblocks, int simd) {
-    (void)simd;
-    for (size_t b = 0; b < nblocks; b++) q6_k_block(x + QK * b, y + Q6K_BYTES * b);
+    const int avx2 = use_avx2(simd);
+    for (size_t b = 0; b < nblocks; b++) q6_k_block(x + QK * b, y + Q6K_BYTES * b, avx2);
 }
 
 static void q4k_unpack(const uint8_t *s, int j, int *sc, int *m) {
