@@ -9,7 +9,8 @@ import VLQuant
 /// `VLQUANTIZE_BENCH_DIR=DIR swift test -c release --filter QuantizeBench`, where DIR holds raw
 /// little-endian f16 files named `<label>_<rows>x<cols>.f16`. For each file and type prints RMSE,
 /// relative L2 and bits per weight, and the throughput (GB/s of f16 input, best of `reps`) at 1 and
-/// 2 threads of (a) f16→f32 + quantize (`SourceConversion.quantize`, what ggml_quantize_chunk is
+/// 2 threads (tiles of `VLQUANTIZE_BENCH_TILE` values, default `StreamingQuantizer.defaultTileValues`) of
+/// (a) f16→f32 + quantize (`SourceConversion.quantize`, what ggml_quantize_chunk is
 /// timed on) and (b) the whole `StreamingQuantizer` path (also dequantizes and measures the error).
 @Suite struct QuantizeBench {
     static let dir = ProcessInfo.processInfo.environment["VLQUANTIZE_BENCH_DIR"]
@@ -17,6 +18,7 @@ import VLQuant
     @Test(.enabled(if: dir != nil)) func qualityAndThroughput() throws {
         let dir = Self.dir!
         let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".f16") }.sorted()
+        let tile = ProcessInfo.processInfo.environment["VLQUANTIZE_BENCH_TILE"].flatMap { Int($0) } ?? StreamingQuantizer.defaultTileValues
         let only = ProcessInfo.processInfo.environment["VLQUANTIZE_BENCH_TYPES"]?.split(separator: ",").compactMap { QuantType(rawValue: String($0)) }
         for file in files {
             let dims = file.dropLast(4).split(separator: "_").last!.split(separator: "x").compactMap { Int($0) }
@@ -31,12 +33,13 @@ import VLQuant
                     let kernel = try Self.best(reps) {
                         try data.withUnsafeBytes { src in
                             try out.withUnsafeMutableBytes {
-                                try SourceConversion.quantize(type, source: src, dtype: .f16, rowLength: cols, into: $0, threads: threads)
+                                try SourceConversion.quantize(type, source: src, dtype: .f16, rowLength: cols, into: $0, threads: threads,
+                                                              tileRows: max(1, tile / cols))
                             }
                         }
                     }
                     let streaming = try Self.best(reps) {
-                        let q = try StreamingQuantizer(type: type, dtype: .f16, rowLength: cols, threads: threads)
+                        let q = try StreamingQuantizer(type: type, dtype: .f16, rowLength: cols, threads: threads, tileValues: tile)
                         try data.withUnsafeBytes { try q.consume($0) { _ in } }
                         report = try q.finish { _ in }
                     }
