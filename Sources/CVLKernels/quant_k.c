@@ -135,6 +135,11 @@ static void q4_k_block(const float *x, uint8_t *y, int avx2) {
         uint8_t b = (uint8_t)vl_nearest_int(inv_min * mins[j]);
         ls[j] = a < 63 ? a : 63;
         lm[j] = b < 63 ? b : 63;
+    }
+#if VL_HAVE_K_AVX2
+    if (avx2) vl_q4k_refine8_avx2(x, d, dmin, ls, lm, L);  // the refinement below, 8 sub-blocks per instruction
+#endif
+    for (int j = 0; j < 8 && !avx2; j++) {
         const float *xs = x + 32 * j;
         uint8_t *Ls = L + 32 * j;
         q4k_levels(xs, d, dmin, ls[j], lm[j], Ls);

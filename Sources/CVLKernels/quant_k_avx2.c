@@ -118,6 +118,83 @@ AVX2 void vl_q4k_fit8_avx2(const float *x, uint8_t *L, float *scales, float *min
     }
 }
 
+/// Lane mask from 8 bits (bit j set → lane j all ones).
+AVX2 static inline __m256 mask_from_bits(int bits) {
+    const __m256i lanes = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    return _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(bits), lanes), lanes));
+}
+
+/// q4k_levels for 8 lanes: where d·sc ≠ 0, L = clamp(round((x + dmin·m) / (d·sc)), 0, 15); else L unchanged.
+AVX2 static inline void q4k_levels8(const __m256 *xv, __m256 ds, __m256 dm, __m256i *Lv) {
+    const __m256 nonzero = _mm256_cmp_ps(ds, _mm256_setzero_ps(), _CMP_NEQ_UQ);
+    for (int i = 0; i < 32; i++)
+        Lv[i] = seli(Lv[i], clamp8(nearest_int8(_mm256_div_ps(_mm256_add_ps(xv[i], dm), ds)), 0, 15), nonzero);
+}
+
+/// q4k_sub_error for 8 lanes, in double: lanes 0–3 in lo, 4–7 in hi, each summed in element order.
+AVX2 static inline void q4k_error8(const __m256 *xv, __m256 ds, __m256 dm, const __m256i *Lv, __m256d *lo, __m256d *hi) {
+    __m256d elo = _mm256_setzero_pd(), ehi = _mm256_setzero_pd();
+    for (int i = 0; i < 32; i++) {
+        const __m256 r = _mm256_sub_ps(_mm256_mul_ps(ds, _mm256_cvtepi32_ps(Lv[i])), dm);
+        const __m256d dlo = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(r)), _mm256_cvtps_pd(_mm256_castps256_ps128(xv[i])));
+        const __m256d dhi = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(r, 1)), _mm256_cvtps_pd(_mm256_extractf128_ps(xv[i], 1)));
+        elo = _mm256_add_pd(elo, _mm256_mul_pd(dlo, dlo));
+        ehi = _mm256_add_pd(ehi, _mm256_mul_pd(dhi, dhi));
+    }
+    *lo = elo;
+    *hi = ehi;
+}
+
+AVX2 void vl_q4k_refine8_avx2(const float *x, float d, float dmin, int *ls, int *lm, uint8_t *L) {
+    enum { N = 32, R = 1 };
+    __m256 xv[N];
+    __m256i Lv[N], cand[N];
+    for (int i = 0; i < N; i++) {
+        xv[i] = _mm256_setr_ps(x[i], x[32 + i], x[64 + i], x[96 + i], x[128 + i], x[160 + i], x[192 + i], x[224 + i]);
+        Lv[i] = _mm256_setr_epi32(L[i], L[32 + i], L[64 + i], L[96 + i], L[128 + i], L[160 + i], L[192 + i], L[224 + i]);
+    }
+    const __m256 dv = _mm256_set1_ps(d), dminv = _mm256_set1_ps(dmin);
+    const __m256i s0 = _mm256_loadu_si256((const __m256i *)ls), m0 = _mm256_loadu_si256((const __m256i *)lm);
+    __m256i sv = s0, mv = m0;
+    q4k_levels8(xv, _mm256_mul_ps(dv, _mm256_cvtepi32_ps(s0)), _mm256_mul_ps(dminv, _mm256_cvtepi32_ps(m0)), Lv);
+    __m256d best_lo, best_hi;
+    q4k_error8(xv, _mm256_mul_ps(dv, _mm256_cvtepi32_ps(s0)), _mm256_mul_ps(dminv, _mm256_cvtepi32_ps(m0)), Lv, &best_lo, &best_hi);
+    for (int dsi = -R; dsi <= R; dsi++) {
+        for (int dmi = -R; dmi <= R; dmi++) {
+            if (dsi == 0 && dmi == 0) continue;
+            const __m256i s = _mm256_add_epi32(s0, _mm256_set1_epi32(dsi)), m = _mm256_add_epi32(m0, _mm256_set1_epi32(dmi));
+            // valid: 0 <= s, m <= 63
+            const __m256i bad = _mm256_or_si256(
+                _mm256_or_si256(_mm256_cmpgt_epi32(_mm256_setzero_si256(), s), _mm256_cmpgt_epi32(s, _mm256_set1_epi32(63))),
+                _mm256_or_si256(_mm256_cmpgt_epi32(_mm256_setzero_si256(), m), _mm256_cmpgt_epi32(m, _mm256_set1_epi32(63))));
+            const int valid = ~_mm256_movemask_ps(_mm256_castsi256_ps(bad)) & 0xFF;
+            if (!valid) continue;
+            const __m256 ds = _mm256_mul_ps(dv, _mm256_cvtepi32_ps(s)), dm = _mm256_mul_ps(dminv, _mm256_cvtepi32_ps(m));
+            for (int i = 0; i < N; i++) cand[i] = _mm256_setzero_si256();
+            q4k_levels8(xv, ds, dm, cand);
+            __m256d e_lo, e_hi;
+            q4k_error8(xv, ds, dm, cand, &e_lo, &e_hi);
+            const int better = _mm256_movemask_pd(_mm256_cmp_pd(e_lo, best_lo, _CMP_LT_OQ))
+                             | _mm256_movemask_pd(_mm256_cmp_pd(e_hi, best_hi, _CMP_LT_OQ)) << 4;
+            const int take_bits = better & valid;
+            if (!take_bits) continue;
+            const __m256 take = mask_from_bits(take_bits);
+            for (int i = 0; i < N; i++) Lv[i] = seli(Lv[i], cand[i], take);
+            best_lo = _mm256_blendv_pd(best_lo, e_lo, _mm256_castsi256_pd(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(_mm256_castps_si256(take)))));
+            best_hi = _mm256_blendv_pd(best_hi, e_hi, _mm256_castsi256_pd(_mm256_cvtepi32_epi64(_mm256_extracti128_si256(_mm256_castps_si256(take), 1))));
+            sv = seli(sv, s, take);
+            mv = seli(mv, m, take);
+        }
+    }
+    _mm256_storeu_si256((__m256i *)ls, sv);
+    _mm256_storeu_si256((__m256i *)lm, mv);
+    int32_t lanes[8];
+    for (int i = 0; i < N; i++) {
+        _mm256_storeu_si256((__m256i *)lanes, Lv[i]);
+        for (int j = 0; j < 8; j++) L[32 * j + i] = (uint8_t)lanes[j];
+    }
+}
+
 // ------------------------------------------------------------------ Q6_K: 8 sub-blocks of 16
 
 AVX2 void vl_q6k_fit8_avx2(const float *x, uint8_t *L, float *scales) {

@@ -131,12 +131,20 @@ public struct GGUFExporter {
         return out
     }
 
-    /// llama.cpp's `llama_ftype`: the recipe's when the file was quantized, else by the weights' dtype.
+    /// llama.cpp's `llama_ftype`: the recipe's when the file records one, else the most common block
+    /// type's (Q4_K → MOSTLY_Q4_K_M, Q6_K → Q6_K, Q8_0, Q4_0, Q4_1), else by the float dtype.
     func fileType(_ infos: [GGUFTensorInfo]) -> Int {
         if let recipe = file.parts.metadata[key: "quantization"]?[key: "recipe"]?.string.flatMap(QuantRecipe.init(rawValue:)) {
             return recipe.ggufFileType
         }
-        let types = Set(infos.filter { $0.dims.count > 1 }.map(\.type))
+        // No recipe recorded (e.g. `convert --quantize`): the most common matrix type decides.
+        let matrices = infos.filter { $0.dims.count > 1 }.map(\.type)
+        let counts = Dictionary(matrices.map { ($0, 1) }, uniquingKeysWith: +)
+        let quantized: [GGMLType: Int] = [.q4_k: 15, .q6_k: 18, .q8_0: 7, .q4_0: 2, .q4_1: 3]
+        if let top = counts.filter({ quantized[$0.key] != nil }).max(by: { ($0.value, $0.key.rawValue) < ($1.value, $1.key.rawValue) }) {
+            return quantized[top.key]!
+        }
+        let types = Set(matrices)
         if types == [.f32] { return 0 }
         if types == [.bf16] { return 32 }
         return 1
