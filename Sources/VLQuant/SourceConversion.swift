@@ -1,4 +1,5 @@
 import CVLKernels
+import Dispatch
 import VLCore
 
 /// Widening of stored tensor bytes (little-endian F32, F16, BF16) to f32 rows, tile by tile, and a
@@ -34,7 +35,8 @@ public enum SourceConversion {
 
     /// Quantizes a stored tensor (`src`, whole rows of `rowLength` values of `dtype`) into `dst`,
     /// converting at most `tileRows` rows to f32 at a time (default: ≈ `defaultTileValues` values,
-    /// at least one row). Peak extra memory: one tile of f32.
+    /// at least one row); with `threads` > 1 each thread widens and quantizes its share of a tile.
+    /// Peak extra memory: one tile of f32.
     public static func quantize(_ type: QuantType, source src: UnsafeRawBufferPointer, dtype: DType, rowLength: Int,
                                 into dst: UnsafeMutableRawBufferPointer, threads: Int = 1,
                                 tileRows: Int? = nil) throws(QuantError) {
@@ -46,16 +48,28 @@ public enum SourceConversion {
         let rowBytes = rowLength / type.elementsPerBlock * type.bytesPerBlock
         let tile = max(1, min(rows, tileRows ?? max(1, defaultTileValues / rowLength)))
         var buffer = [Float](repeating: 0, count: tile * rowLength)
+        let inRow = rowLength * dtype.byteSize
         var row = 0
         while row < rows {
             let n = min(tile, rows - row)
-            let inBytes = UnsafeRawBufferPointer(rebasing: src[(row * rowLength * dtype.byteSize)..<((row + n) * rowLength * dtype.byteSize)])
-            let outBytes = UnsafeMutableRawBufferPointer(rebasing: dst[(row * rowBytes)..<((row + n) * rowBytes)])
-            try buffer.withUnsafeMutableBufferPointer { (f: inout UnsafeMutableBufferPointer<Float>) throws(QuantError) in
-                let part = UnsafeMutableBufferPointer(rebasing: f[0..<(n * rowLength)])
-                try floats(from: inBytes, dtype: dtype, into: part)
-                try Quantizer.quantizeRows(type, rows: UnsafeBufferPointer(part), rowLength: rowLength,
-                                           into: outBytes, threads: threads)
+            let parts = max(1, min(threads, n))
+            // Each part widens and quantizes its own rows (both steps in parallel); addresses travel as
+            // integers and every part touches only its rows of the three buffers.
+            let inAddr = Int(bitPattern: src.baseAddress! + row * inRow), outAddr = Int(bitPattern: dst.baseAddress! + row * rowBytes)
+            buffer.withUnsafeMutableBufferPointer { f in
+                let fAddr = Int(bitPattern: f.baseAddress)
+                DispatchQueue.concurrentPerform(iterations: parts) { p in
+                    let first = n * p / parts, last = n * (p + 1) / parts
+                    guard last > first else { return }
+                    let values = UnsafeMutableBufferPointer(start: UnsafeMutablePointer<Float>(bitPattern: fAddr)! + first * rowLength,
+                                                            count: (last - first) * rowLength)
+                    let input = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: inAddr)! + first * inRow, count: (last - first) * inRow)
+                    let output = UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: outAddr)! + first * rowBytes,
+                                                               count: (last - first) * rowBytes)
+                    // Cannot fail: dtype, row length and sizes were validated above.
+                    try! floats(from: input, dtype: dtype, into: values)
+                    try! Quantizer.quantize(type, rows: UnsafeBufferPointer(values), rowLength: rowLength, into: output)
+                }
             }
             row += n
         }
