@@ -9,8 +9,9 @@ import VLQuant
 ///
 /// - Metadata: `general.architecture = llama` and the `llama.*` hyperparameters from the LLM's
 ///   config; the SentencePiece vocabulary of the embedded `tokenizer.model` (every piece, score and
-///   type), padded to the embedding rows (`[PAD]` for the first extra row — Vicuna v0's row 32000 —
-///   then `[PAD{i}]`, as the converter does).
+///   type), padded to the embedding rows: `[PAD]` (user-defined, score −1000) for the first extra row —
+///   Vicuna v0's row 32000, from its added_tokens.json — then `[PAD{id}]` (unused, −10000), as
+///   llama.cpp's converter fills ids it has no name for.
 /// - Tensors: GGUF names (`token_embd`, `blk.N.attn_q`, ...), dimensions reversed, q/k rows
 ///   permuted from HF's rotate-half order back to the interleaved rotary order llama.cpp expects
 ///   (whole rows, so quantized blocks are moved, not re-encoded); 1-D tensors as F32; every other
@@ -161,11 +162,18 @@ public struct GGUFExporter {
             throw ConvertError.invalidConfig(component: "llm", reason: "tokenizer.model has \(tokens.count) pieces but the embeddings only \(vocabRows) rows")
         }
         for i in tokens.count..<vocabRows {
-            // Vicuna v0's added pad token is row 32000; further rows are named as llama.cpp's converter does.
-            let first = i == model.pieces.count
-            tokens.append(first ? "[PAD]" : "[PAD\(i - model.pieces.count)]")
-            scores.append(-1000)
-            types.append(first ? SentencePieceModel.PieceType.userDefined.rawValue : SentencePieceModel.PieceType.unused.rawValue)
+            if i == model.pieces.count {
+                // Vicuna v0's row 32000: its added_tokens.json names it [PAD]; the converter makes added
+                // tokens USER_DEFINED with score −1000.
+                tokens.append("[PAD]")
+                scores.append(-1000)
+                types.append(SentencePieceModel.PieceType.userDefined.rawValue)
+            } else {
+                // Any further row, as convert_hf_to_gguf.py fills unnamed ids.
+                tokens.append("[PAD\(i)]")
+                scores.append(-10000)
+                types.append(SentencePieceModel.PieceType.unused.rawValue)
+            }
         }
         let name = (file.parts.components[key: "llm"]?[key: "input"]?.string).map { ($0 as NSString).lastPathComponent } ?? "llm"
         var kv: [(key: String, value: GGUFValue)] = [

@@ -132,6 +132,28 @@ struct GGUFFile {
         }
     }
 
+    /// Embedding rows beyond the SentencePiece pieces (Vicuna v0: 32001 rows, 32000 pieces).
+    @Test func vocabularyIsPaddedToTheEmbeddingRows() throws {
+        let dir = try Samples.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try Samples.convert(to: "\(dir)/sample.vlpack")
+        let exporter = try GGUFExporter(file: VLPackFile(path: "\(dir)/sample.vlpack"))
+        let config = try #require(exporter.file.parts.components[key: "llm"]?[key: "config"])
+        let kv = try exporter.metadata(hidden: 256, layers: 2, heads: 4, kvHeads: 4, headDim: 64, intermediate: 768,
+                                       vocabRows: 514, config: config, fileType: 1)
+        let value = { (key: String) in kv.first { $0.key == key }?.value }
+        guard case let .strings(tokens)? = value("tokenizer.ggml.tokens"), case let .float32s(scores)? = value("tokenizer.ggml.scores"),
+              case let .int32s(types)? = value("tokenizer.ggml.token_type") else { Issue.record("tokenizer arrays missing"); return }
+        #expect(tokens.count == 514 && scores.count == 514 && types.count == 514)
+        #expect(Array(tokens[512...]) == ["[PAD]", "[PAD513]"])
+        #expect(Array(scores[512...]) == [-1000, -10000])
+        #expect(Array(types[512...]) == [4, 5])
+        #expect(throws: (any Error).self) {
+            try exporter.metadata(hidden: 256, layers: 2, heads: 4, kvHeads: 4, headDim: 64, intermediate: 768,
+                                  vocabRows: 500, config: config, fileType: 1)
+        }
+    }
+
     /// Reads the export back with the `gguf` Python package when one is available
     /// (`VLPACK_PYTHON`, else `python3`), comparing with the same fixture.
     @Test(.enabled(if: PythonGGUF.interpreter != nil)) func ggufPackageReadsTheExport() throws {
