@@ -30,12 +30,21 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --product vlpack
 
-# The main job on the bundled sample models.
+# The main job on the bundled sample models: inspect every source, convert them all into one
+# .vlpack, inspect it and check every checksum.
+DEMO_OUT := out/sample.vlpack
 demo: release
+	@mkdir -p out
 	@for f in eva_vit_g.pth blip2_pretrained_flant5xxl.pth imagebind_huge.pth VL_tiny.pth AL_tiny.pth llama-hf llama-meta; do \
 	  echo "== vlpack inspect $(SAMPLES)/$$f"; \
-	  $(BIN_RELEASE) inspect $(SAMPLES)/$$f || exit 1; \
+	  $(BIN_RELEASE) inspect $(SAMPLES)/$$f > out/inspect.txt || exit 1; \
+	  grep -E "family:|summary:|skipped \(|parameters" out/inspect.txt; \
 	done
+	@mkdir -p out
+	$(BIN_RELEASE) convert $(SAMPLES)/eva_vit_g.pth $(SAMPLES)/blip2_pretrained_flant5xxl.pth $(SAMPLES)/VL_tiny.pth \
+	  $(SAMPLES)/imagebind_huge.pth $(SAMPLES)/AL_tiny.pth $(SAMPLES)/llama-hf --config $(SAMPLES)/convert-config.json -o $(DEMO_OUT)
+	$(BIN_RELEASE) inspect $(DEMO_OUT) | head -20
+	$(BIN_RELEASE) verify --integrity $(DEMO_OUT)
 
 test: deps
 	$(SWIFT) build
