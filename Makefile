@@ -2,6 +2,7 @@
 # are missing (as root: apt-get update && apt-get install -y ...).
 SWIFT        ?= swift
 FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= pickle zip safetensors
 FUZZ_DIR     ?= .build-fuzz
 # --sanitize=fuzzer alone instruments only the harness, not the library modules it calls: without
 # these flags libFuzzer runs blind (about 30 counters instead of thousands).
@@ -52,7 +53,7 @@ test: deps
 
 # libFuzzer under AddressSanitizer, seeded with the fixtures. FUZZ_SECONDS per parser.
 fuzz: deps
-	@for t in pickle zip safetensors; do \
+	@for t in $(FUZZ_TARGETS); do \
 	  $(SWIFT) build --scratch-path $(FUZZ_DIR) --product fuzz-$$t --sanitize=fuzzer --sanitize=address $(FUZZ_COVERAGE) || exit 1; \
 	  mkdir -p $(FUZZ_DIR)/corpus-$$t; \
 	  Fixtures/fuzz-seeds.sh $$t $(FUZZ_DIR)/corpus-$$t; \
