@@ -43,4 +43,9 @@ void vl_dequantize_q6_k(const uint8_t *y, float *x, size_t nblocks);
 void vl_f16_to_f32(const uint16_t *src, float *dst, size_t n, int simd);
 void vl_bf16_to_f32(const uint16_t *src, float *dst, size_t n);
 
+/// Starts writing [offset, offset+count) of fd back to disk without waiting (Linux sync_file_range).
+int vl_start_writeback(int fd, int64_t offset, int64_t count);
+/// Waits until [offset, offset+count) of fd is on disk. Returns 0 or -1 with errno set.
+int vl_wait_writeback(int fd, int64_t offset, int64_t count);
+
 #endif
