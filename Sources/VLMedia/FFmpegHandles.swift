@@ -12,6 +12,7 @@ final class MediaInput {
     let context: UnsafeMutablePointer<AVFormatContext>
 
     init(path: String) throws(MediaError) {
+        _ = quietFFmpegLog
         var ctx: UnsafeMutablePointer<AVFormatContext>? = nil
         let opened = avformat_open_input(&ctx, path, nil, nil)
         guard opened >= 0, let ctx else { throw .cannotOpen(path: path, reason: ffmpegErrorString(opened)) }
@@ -57,6 +58,11 @@ final class MediaInput {
         return true
     }
 }
+
+/// FFmpeg logs to stderr by default; every failure VLMedia cares about becomes a `MediaError`
+/// naming the file, so only fatal messages are let through. Set once, on first use (a lazily
+/// initialized global, so it is thread-safe).
+private let quietFFmpegLog: Void = av_log_set_level(AV_LOG_FATAL)
 
 /// An `AVPacket`.
 final class Packet {
