@@ -46,8 +46,10 @@ let package = Package(
             "VLCore", "VLCheckpoint", "VLPackFormat", "VLTorch", "VLSafetensors",
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Maps")]),
+        // JPEG decoding with libjpeg-turbo, as Pillow decodes (a C shim so libjpeg's longjmp stays in C).
+        .target(name: "CVLJpeg", linkerSettings: [.linkedLibrary("jpeg")]),
         // Video and image decoding and the official preprocessing (spec §4.1, §4.2).
-        .target(name: "VLMedia", dependencies: ["VLCore", "CFFmpeg"]),
+        .target(name: "VLMedia", dependencies: ["VLCore", "CFFmpeg", "CVLJpeg"]),
         .executableTarget(name: "VLPackCLI", dependencies: [
             "VLCheckpoint", "VLCore", "VLConvert", "VLPackFormat", "VLMedia", "VLSafetensors",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
