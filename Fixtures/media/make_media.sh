@@ -25,10 +25,14 @@ $FF -f lavfi -i "testsrc2=size=320x180:rate=10:duration=1" \
 $FF -i rot_tmp.mp4 -c copy -metadata:s:v:0 rotate=90 -fflags +bitexact rotated90.mp4
 rm -f rot_tmp.mp4
 
+# Odd size (317x179): 4:4:4 so x264 accepts odd dimensions; untagged.
+$FF -f lavfi -i "testsrc2=size=317x179:rate=15:duration=1" \
+    -vf "format=yuv444p" -c:v libx264 -preset veryfast -crf 30 -map_metadata -1 -fflags +bitexact odd317x179.mp4
+
 # Variable frame rate: 20 frames with irregular timestamps (Matroska keeps them, and stores no frame count).
 $FF -f lavfi -i "testsrc2=size=320x240:rate=10:duration=2" \
     -vf "select='not(eq(mod(n\,3)\,1))',setpts='N/10/TB+if(gte(N\,7)\,0.35/TB\,0)',format=yuv420p" \
-    -fps_mode vfr -c:v libx264 -preset veryfast -crf 30 -map_metadata -1 vfr.mkv
+    -fps_mode vfr -c:v libx264 -preset veryfast -crf 30 -map_metadata -1 -fflags +bitexact vfr.mkv
 
 # Audio only (no video stream) and a truncated (corrupt) copy of the HD clip.
 $FF -f lavfi -i "sine=frequency=440:duration=1" -c:a aac audio_only.m4a

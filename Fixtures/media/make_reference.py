@@ -24,7 +24,7 @@ OUT = os.path.join(HERE, "reference")
 os.makedirs(OUT, exist_ok=True)
 index = {"decord": decord.__version__, "videos": {}, "images": {}}
 
-for name in ["hd709.mp4", "sd_untagged.mp4", "rotated90.mp4", "vfr.mkv"]:
+for name in ["hd709.mp4", "sd_untagged.mp4", "rotated90.mp4", "vfr.mkv", "odd317x179.mp4"]:
     vr = decord.VideoReader(os.path.join(HERE, name), height=224, width=224)
     vlen = len(vr)
     n = min(8, vlen)

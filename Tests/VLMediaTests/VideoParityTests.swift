@@ -15,7 +15,8 @@ import Testing
         return (video, diff)
     }
 
-    @Test(arguments: ["hd709.mp4", "sd_untagged.mp4"])
+    /// The two acceptance clips, plus an odd-sized (317×179, 4:4:4) one.
+    @Test(arguments: ["hd709.mp4", "sd_untagged.mp4", "odd317x179.mp4"])
     func matchesDecord(_ name: String) throws {
         let (video, diff) = try check(name)
         #expect(video.frames.count == 8)
