@@ -38,7 +38,7 @@ $FF -f lavfi -i "testsrc2=size=320x240:rate=10:duration=2" \
 $FF -f lavfi -i "sine=frequency=440:duration=1" -c:a aac audio_only.m4a
 head -c 4000 hd709.mp4 > truncated.mp4
 
-# Still images: a 500x375 PNG (downscale, antialiasing matters) and a 160x120 JPEG (upscale).
+# Still images: a 500x374 PNG (testsrc2 evens the requested 375) (downscale, antialiasing matters) and a 160x120 JPEG (upscale).
 $FF -f lavfi -i "testsrc2=size=500x375:rate=1:duration=1" -frames:v 1 -pix_fmt rgb24 image.png
 $FF -f lavfi -i "testsrc2=size=160x120:rate=1:duration=1" -frames:v 1 -q:v 3 image.jpg
 ls -l

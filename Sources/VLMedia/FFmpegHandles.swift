@@ -96,7 +96,7 @@ final class Decoder {
     let context: UnsafeMutablePointer<AVCodecContext>
 
     /// `threads`: decoder threads (0 = FFmpeg's choice). Output does not depend on it.
-    init(path: String, stream: UnsafeMutablePointer<AVStream>, codec: UnsafePointer<AVCodec>, threads: Int32 = 1) throws(MediaError) {
+    init(path: String, stream: UnsafeMutablePointer<AVStream>, codec: UnsafePointer<AVCodec>, threads: Int32 = 0) throws(MediaError) {
         self.path = path
         guard let ctx = avcodec_alloc_context3(codec) else { fatalError("avcodec_alloc_context3: out of memory") }
         context = ctx

@@ -30,6 +30,10 @@ public struct ScalerOptions: Sendable, Equatable {
     public static let decord = ScalerOptions()
 }
 
+extension ScalerOptions: CustomStringConvertible {
+    public var description: String { "\(interpolation), colour matrix \(colorMatrix == .fromFrame ? "from frame tag" : "forced BT.601")" }
+}
+
 /// A rotation applied before scaling, as decord's `transpose` filters.
 enum FrameRotation: Int, Sendable {
     case none = 0, clockwise90 = 90, half = 180, counterClockwise90 = 270
