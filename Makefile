@@ -11,7 +11,8 @@ BIN_RELEASE  := .build/release/vlpack
 SAMPLES      := Fixtures/samples
 
 DEBIAN_PACKAGES := pkg-config libopenblas-dev libzip-dev libjson-c-dev \
-                   libavformat-dev libavcodec-dev libswresample-dev libswscale-dev libavutil-dev
+                   libavformat-dev libavcodec-dev libswresample-dev libswscale-dev libavutil-dev \
+                   libjpeg62-turbo-dev
 
 .PHONY: deps build release demo test fuzz clean
 

@@ -22,6 +22,10 @@ let package = Package(
         // -ffp-contract=off: the quantization kernels must never fuse a*b+c (bit-exactness with ggml).
         .target(name: "CVLKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
         .systemLibrary(name: "CZip", pkgConfig: "libzip", providers: [.apt(["libzip-dev"])]),
+        // FFmpeg 5.1 (libavformat, libavcodec, libswscale, libswresample, libavutil); see shim.h.
+        .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat", providers: [.apt([
+            "libavformat-dev", "libavcodec-dev", "libswresample-dev", "libswscale-dev", "libavutil-dev",
+        ])]),
 
         .target(name: "VLCore", dependencies: ["CVLKernels"]),
         .target(name: "VLPickle", dependencies: ["VLCore"]),
@@ -42,8 +46,12 @@ let package = Package(
             "VLCore", "VLCheckpoint", "VLPackFormat", "VLTorch", "VLSafetensors",
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Maps")]),
+        // JPEG decoding with libjpeg-turbo, as Pillow decodes (a C shim so libjpeg's longjmp stays in C).
+        .target(name: "CVLJpeg", linkerSettings: [.linkedLibrary("jpeg")]),
+        // Video and image decoding and the official preprocessing (spec §4.1, §4.2).
+        .target(name: "VLMedia", dependencies: ["VLCore", "CFFmpeg", "CVLJpeg"]),
         .executableTarget(name: "VLPackCLI", dependencies: [
-            "VLCheckpoint", "VLCore", "VLConvert", "VLPackFormat",
+            "VLCheckpoint", "VLCore", "VLConvert", "VLPackFormat", "VLMedia", "VLSafetensors",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -61,6 +69,7 @@ let package = Package(
                     swiftSettings: [.unsafeFlags(["-O"])]),
         .testTarget(name: "VLCheckpointTests", dependencies: ["VLCheckpoint", "VLCore"]),
         .testTarget(name: "VLPackCLITests", dependencies: ["VLCheckpoint"]),
+        .testTarget(name: "VLMediaTests", dependencies: ["VLMedia", "VLCore"]),
         .testTarget(name: "VLConvertTests", dependencies: ["VLConvert", "VLCheckpoint", "VLPackFormat", "VLCore"]),
     ],
     swiftLanguageModes: [.v6]

@@ -18,7 +18,7 @@ struct VLPack: ParsableCommand {
               vlpack inspect llama-2-7b-chat-hf/ --filter 'layers\\.0\\.' --hash
               vlpack inspect VL_LLaMA_2_7B_Finetuned.pth --json | jq '.tensors | length'
             """,
-        subcommands: [Inspect.self, Convert.self, Verify.self, Export.self, Bench.self]
+        subcommands: [Inspect.self, Convert.self, Verify.self, Export.self, Embed.self, Bench.self]
     )
 }
 
