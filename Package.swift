@@ -51,7 +51,7 @@ let package = Package(
         // Video and image decoding and the official preprocessing (spec §4.1, §4.2).
         .target(name: "VLMedia", dependencies: ["VLCore", "CFFmpeg", "CVLJpeg"]),
         .executableTarget(name: "VLPackCLI", dependencies: [
-            "VLCheckpoint", "VLCore", "VLConvert", "VLPackFormat", "VLMedia", "VLSafetensors",
+            "VLCheckpoint", "VLCore", "VLConvert", "VLPackFormat", "CVLKernels", "VLMedia", "VLSafetensors",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

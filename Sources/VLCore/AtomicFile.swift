@@ -37,6 +37,7 @@ public final class AtomicFile {
     private var fd: Int32
     private var buffer: [UInt8] = []
     private var committed = false
+    private var abandoned = false
     /// Written and dropped from the cache below this offset.
     private var droppedUpTo = 0
     /// Write-back started (not yet waited for) below this offset.
@@ -56,6 +57,8 @@ public final class AtomicFile {
         temporaryPath = "\(folder == "/" ? "" : folder)/.\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io(path: temporaryPath, operation: "create", errno: errno) }
+        // Removed by the signal handlers (`vl_cleanup_install_signal_handlers`) on Ctrl-C as well.
+        _ = vl_cleanup_register(temporaryPath)
         buffer.reserveCapacity(Self.capacity)
     }
 
@@ -115,6 +118,7 @@ public final class AtomicFile {
             fd = -1
             guard result == 0 else { throw AtomicFileError.io(path: temporaryPath, operation: "close", errno: errno) }
             guard rename(temporaryPath, path) == 0 else { throw AtomicFileError.io(path: path, operation: "rename", errno: errno) }
+            vl_cleanup_unregister(temporaryPath)
         } catch {
             abandon()
             throw error
@@ -131,12 +135,15 @@ public final class AtomicFile {
 
     /// Closes and removes the temporary file. Idempotent; a no-op after `commit()`.
     public func abandon() {
-        guard !committed else { return }
+        guard !committed, !abandoned else { return }
         if fd >= 0 {
             close(fd)
             fd = -1
-            unlink(temporaryPath)
         }
+        // Also after a failed close or rename in `commit()`, when the descriptor is already gone.
+        unlink(temporaryPath)
+        vl_cleanup_unregister(temporaryPath)
+        abandoned = true
         buffer.removeAll()
     }
 

@@ -48,4 +48,10 @@ int vl_start_writeback(int fd, int64_t offset, int64_t count);
 /// Waits until [offset, offset+count) of fd is on disk. Returns 0 or -1 with errno set.
 int vl_wait_writeback(int fd, int64_t offset, int64_t count);
 
+/// Remembers a temporary file to unlink if the process gets SIGINT/SIGTERM/SIGHUP (32 at most).
+int vl_cleanup_register(const char *path);
+void vl_cleanup_unregister(const char *path);
+/// Installs the handlers that unlink registered files and then re-raise the signal.
+void vl_cleanup_install_signal_handlers(void);
+
 #endif
