@@ -22,6 +22,7 @@ let package = Package(
         // -ffp-contract=off: the quantization kernels must never fuse a*b+c (bit-exactness with ggml).
         .target(name: "CVLKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
         .systemLibrary(name: "CZip", pkgConfig: "libzip", providers: [.apt(["libzip-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
         .target(name: "VLCore", dependencies: ["CVLKernels"]),
         .target(name: "VLPickle", dependencies: ["VLCore"]),
@@ -33,6 +34,10 @@ let package = Package(
         // tens of millions of values through the plain-Swift reference kernels.
         .target(name: "VLQuant", dependencies: ["VLCore", "CVLKernels"],
                 swiftSettings: [.unsafeFlags(["-O"])]),
+        // CPU reference inference (f32 compute on OpenBLAS) reading weights from a mapped `.vlpack`.
+        // Optimized even in debug builds: the parity tests run whole (tiny and full-size) models.
+        .target(name: "VLInference", dependencies: ["VLCore", "VLPackFormat", "VLQuant", "VLSafetensors", "CBLAS", "CVLKernels"],
+                swiftSettings: [.unsafeFlags(["-O"])]),
         .target(name: "VLCheckpoint", dependencies: [
             "VLCore", "VLTorch", "VLSafetensors", "VLPackFormat",
             .product(name: "Logging", package: "swift-log"),
@@ -43,7 +48,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Maps")]),
         .executableTarget(name: "VLPackCLI", dependencies: [
-            "VLCheckpoint", "VLCore", "VLConvert", "VLPackFormat",
+            "VLCheckpoint", "VLCore", "VLConvert", "VLPackFormat", "VLInference",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -62,6 +67,10 @@ let package = Package(
         .testTarget(name: "VLCheckpointTests", dependencies: ["VLCheckpoint", "VLCore"]),
         .testTarget(name: "VLPackCLITests", dependencies: ["VLCheckpoint"]),
         .testTarget(name: "VLConvertTests", dependencies: ["VLConvert", "VLCheckpoint", "VLPackFormat", "VLCore"]),
+        .testTarget(name: "VLInferenceTests", dependencies: [
+            "VLInference", "VLConvert", "VLPackFormat", "VLQuant", "VLSafetensors", "VLCore",
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: [.unsafeFlags(["-O"])]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -43,4 +43,16 @@ void vl_dequantize_q6_k(const uint8_t *y, float *x, size_t nblocks);
 void vl_f16_to_f32(const uint16_t *src, float *dst, size_t n, int simd);
 void vl_bf16_to_f32(const uint16_t *src, float *dst, size_t n);
 
+/* ---- f32 inference kernels (nn_ops.c); row-major, in place where the output is x ---- */
+/// x = 0.5·x·(1 + erf(x/√2)) (exact-erf GELU, torch's nn.GELU()).
+void vl_gelu_erf_f32(float *x, size_t n);
+/// Each row of `cols` values: exp(x − max) / Σ (softmax over the last dimension).
+void vl_softmax_rows_f32(float *x, size_t rows, size_t cols);
+/// y = (x − mean) / √(var + eps) · weight + bias per row (biased variance, double accumulators); y may be x.
+void vl_layer_norm_f32(const float *x, float *y, size_t rows, size_t dim, const float *weight, const float *bias, float eps);
+/// dst += src.
+void vl_add_f32(float *dst, const float *src, size_t n);
+/// dst[r, :] += row for every row r.
+void vl_add_rows_f32(float *dst, const float *row, size_t rows, size_t cols);
+
 #endif
