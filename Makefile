@@ -36,6 +36,12 @@ demo: release
 	  echo "== vlpack inspect $(SAMPLES)/$$f"; \
 	  $(BIN_RELEASE) inspect $(SAMPLES)/$$f || exit 1; \
 	done
+	@for d in keep f32; do \
+	  echo "== vlpack convert (vision, --dtype $$d) and verify against Fixtures/reference/sample_vision.safetensors"; \
+	  $(BIN_RELEASE) convert $(SAMPLES)/eva_vit_g.pth $(SAMPLES)/blip2_pretrained_flant5xxl.pth $(SAMPLES)/VL_tiny.pth \
+	    --config $(SAMPLES)/convert-config.json --dtype $$d -o /tmp/vlpack-demo-vision-$$d.vlpack || exit 1; \
+	  $(BIN_RELEASE) verify /tmp/vlpack-demo-vision-$$d.vlpack --integrity --reference Fixtures/reference/sample_vision.safetensors || exit 1; \
+	done
 
 test: deps
 	$(SWIFT) build

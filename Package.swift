@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "VLQuantTests", dependencies: ["VLQuant", "VLCore"],
                     swiftSettings: [.unsafeFlags(["-O"])]),
         .testTarget(name: "VLCheckpointTests", dependencies: ["VLCheckpoint", "VLCore"]),
-        .testTarget(name: "VLPackCLITests", dependencies: ["VLCheckpoint"]),
+        .testTarget(name: "VLPackCLITests", dependencies: ["VLCheckpoint", "VLSafetensors", "VLCore"]),
         .testTarget(name: "VLConvertTests", dependencies: ["VLConvert", "VLCheckpoint", "VLPackFormat", "VLCore"]),
         .testTarget(name: "VLInferenceTests", dependencies: [
             "VLInference", "VLConvert", "VLPackFormat", "VLQuant", "VLSafetensors", "VLCore",
