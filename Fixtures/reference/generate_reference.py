@@ -334,16 +334,41 @@ def random_checkpoints(cfg, d_llm=4096, seed=7):
     return eva, blip2, vl
 
 
+def time_full(folder, t, threads):
+    """Median of 3 timed runs (after one warm-up) of frames → video.out, float32, `threads` threads."""
+    import resource
+    import time
+    eva = load_state(os.path.join(folder, "eva_vit_g.pth"))
+    blip2 = load_state(os.path.join(folder, "blip2_pretrained_flant5xxl.pth"))
+    vl = load_state(os.path.join(folder, "VL_random.pth"))
+    model = TransformersVision(eva, blip2, vl, FULL_CONFIG)
+    del eva, blip2, vl
+    frames = deterministic_frames(t, 224)
+    run_stages(model, frames)
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        run_stages(model, frames)
+        times.append(time.perf_counter() - start)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"torch {torch.__version__}, {threads} threads, {t} frames: runs {' '.join(f'{x:.2f}' for x in times)} s, "
+          f"median {sorted(times)[1]:.2f} s, peak RSS {rss:.0f} MiB")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--full", metavar="DIR", help="full-size random weights and reference into DIR")
     ap.add_argument("--frames", type=int, default=None)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--threads-spread", action="store_true")
+    ap.add_argument("--time", metavar="DIR", help="time the transformers path on DIR's full-size checkpoints (8 frames)")
     ap.add_argument("--skip-plain", action="store_true", help="skip the plain cross-check (slow at full size)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
+    if args.time:
+        time_full(args.time, args.frames or 8, args.threads)
+        return
     if args.full:
         cfg = FULL_CONFIG
         os.makedirs(args.full, exist_ok=True)

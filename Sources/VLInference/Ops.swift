@@ -5,8 +5,15 @@ import Foundation
 /// OpenBLAS threading. The package uses 2 threads for the large GEMMs; attention switches to 1 BLAS
 /// thread per worker while its own loop runs the (batch, head) pairs on both cores.
 public enum BLAS {
-    /// Sets OpenBLAS's thread count (process-wide).
-    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
+    /// The count chosen by `setThreads` (OpenBLAS's own default until then), restored after attention.
+    nonisolated(unsafe) public private(set) static var configured = Int(openblas_get_num_threads())
+
+    /// Sets OpenBLAS's thread count (process-wide) for the large GEMMs.
+    public static func setThreads(_ n: Int) {
+        configured = max(1, n)
+        openblas_set_num_threads(Int32(configured))
+    }
+
     public static var threads: Int { Int(openblas_get_num_threads()) }
 }
 
@@ -79,9 +86,8 @@ public enum Ops {
         let scores = Shared(scratch.reserve(workers * scoreSize))
         let qs = SharedConst(q), ks = SharedConst(k), vs = SharedConst(v), os = Shared(o)
         let alpha = 1 / Float(s.headDim).squareRoot()
-        let blasThreads = BLAS.threads
-        if workers > 1 { BLAS.setThreads(1) }
-        defer { if workers > 1 { BLAS.setThreads(blasThreads) } }
+        if workers > 1 { openblas_set_num_threads(1) }
+        defer { if workers > 1 { openblas_set_num_threads(Int32(BLAS.configured)) } }
         DispatchQueue.concurrentPerform(iterations: workers) { w in
             let sc = scores.p + w * scoreSize
             for pair in pairs * w / workers ..< pairs * (w + 1) / workers {
