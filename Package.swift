@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "VLPackCLITests", dependencies: ["VLCheckpoint", "VLSafetensors", "VLCore"]),
         .testTarget(name: "VLConvertTests", dependencies: ["VLConvert", "VLCheckpoint", "VLPackFormat", "VLCore"]),
         .testTarget(name: "VLInferenceTests", dependencies: [
-            "VLInference", "VLConvert", "VLPackFormat", "VLQuant", "VLSafetensors", "VLCore",
+            "VLInference", "VLConvert", "VLPackFormat", "VLQuant", "VLSafetensors", "VLCore", "CVLKernels",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: [.unsafeFlags(["-O"])]),
     ],

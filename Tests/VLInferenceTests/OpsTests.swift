@@ -1,3 +1,4 @@
+import CVLKernels
 import Foundation
 import Testing
 import VLCore
@@ -65,6 +66,10 @@ import VLQuant
         y.withUnsafeMutableBufferPointer { Ops.gelu($0.baseAddress!, count: $0.count) }
         let want = ReferenceOps.gelu(x)
         for i in x.indices { #expect(abs(y[i] - want[i]) <= 2e-6 * max(1, abs(want[i])), "x = \(x[i])") }
+        // The vectorized erf against libm's erff on the same inputs.
+        var libm = x
+        libm.withUnsafeMutableBufferPointer { vl_gelu_erf_libm_f32($0.baseAddress!, $0.count) }
+        for i in x.indices { #expect(abs(y[i] - libm[i]) <= 1e-6 * max(1, abs(libm[i])), "x = \(x[i])") }
         // The tanh approximation differs from erf by ~1e-4 at x = 2: check it is not that one.
         let v: Float = 2, tanhForm = 0.5 * v * (1 + tanh(0.7978845608 * (v + 0.044715 * v * v * v)))
         #expect(abs(ReferenceOps.gelu([v])[0] - tanhForm) > 5e-5)
