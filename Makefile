@@ -47,6 +47,12 @@ demo: release
 	  $(SAMPLES)/imagebind_huge.pth $(SAMPLES)/AL_tiny.pth $(SAMPLES)/llama-hf --config $(SAMPLES)/convert-config.json -o $(DEMO_OUT)
 	$(BIN_RELEASE) inspect $(DEMO_OUT) | head -20
 	$(BIN_RELEASE) verify --integrity $(DEMO_OUT)
+	@for d in keep f32; do \
+	  echo "== vlpack convert (vision, --dtype $$d) and verify against Fixtures/reference/sample_vision.safetensors"; \
+	  $(BIN_RELEASE) convert $(SAMPLES)/eva_vit_g.pth $(SAMPLES)/blip2_pretrained_flant5xxl.pth $(SAMPLES)/VL_tiny.pth \
+	    --config $(SAMPLES)/convert-config.json --dtype $$d -o out/vision-$$d.vlpack || exit 1; \
+	  $(BIN_RELEASE) verify out/vision-$$d.vlpack --integrity --reference Fixtures/reference/sample_vision.safetensors || exit 1; \
+	done
 
 test: deps
 	$(SWIFT) build

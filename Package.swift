@@ -26,6 +26,7 @@ let package = Package(
         .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat", providers: [.apt([
             "libavformat-dev", "libavcodec-dev", "libswresample-dev", "libswscale-dev", "libavutil-dev",
         ])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
         .target(name: "VLCore", dependencies: ["CVLKernels"]),
         .target(name: "VLPickle", dependencies: ["VLCore"]),
@@ -36,6 +37,10 @@ let package = Package(
         // GGUF-compatible block quantization kernels. Optimized even in debug builds: the tests push
         // tens of millions of values through the plain-Swift reference kernels.
         .target(name: "VLQuant", dependencies: ["VLCore", "CVLKernels"],
+                swiftSettings: [.unsafeFlags(["-O"])]),
+        // CPU reference inference (f32 compute on OpenBLAS) reading weights from a mapped `.vlpack`.
+        // Optimized even in debug builds: the parity tests run whole (tiny and full-size) models.
+        .target(name: "VLInference", dependencies: ["VLCore", "VLPackFormat", "VLQuant", "VLSafetensors", "CBLAS", "CVLKernels"],
                 swiftSettings: [.unsafeFlags(["-O"])]),
         .target(name: "VLCheckpoint", dependencies: [
             "VLCore", "VLTorch", "VLSafetensors", "VLPackFormat",
@@ -51,7 +56,7 @@ let package = Package(
         // Video and image decoding and the official preprocessing (spec §4.1, §4.2).
         .target(name: "VLMedia", dependencies: ["VLCore", "CFFmpeg", "CVLJpeg"]),
         .executableTarget(name: "VLPackCLI", dependencies: [
-            "VLCheckpoint", "VLCore", "VLConvert", "VLPackFormat", "CVLKernels", "VLMedia", "VLSafetensors",
+            "VLCheckpoint", "VLCore", "VLConvert", "VLPackFormat", "CVLKernels", "VLMedia", "VLSafetensors", "VLInference",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -68,9 +73,13 @@ let package = Package(
         .testTarget(name: "VLQuantTests", dependencies: ["VLQuant", "VLCore"],
                     swiftSettings: [.unsafeFlags(["-O"])]),
         .testTarget(name: "VLCheckpointTests", dependencies: ["VLCheckpoint", "VLCore"]),
-        .testTarget(name: "VLPackCLITests", dependencies: ["VLCheckpoint"]),
+        .testTarget(name: "VLPackCLITests", dependencies: ["VLCheckpoint", "VLSafetensors", "VLCore"]),
         .testTarget(name: "VLMediaTests", dependencies: ["VLMedia", "VLCore"]),
         .testTarget(name: "VLConvertTests", dependencies: ["VLConvert", "VLCheckpoint", "VLPackFormat", "VLCore"]),
+        .testTarget(name: "VLInferenceTests", dependencies: [
+            "VLInference", "VLConvert", "VLPackFormat", "VLQuant", "VLSafetensors", "VLCore", "CVLKernels",
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: [.unsafeFlags(["-O"])]),
     ],
     swiftLanguageModes: [.v6]
 )
