@@ -48,10 +48,16 @@ demo: release
 	$(BIN_RELEASE) inspect $(DEMO_OUT) | head -20
 	$(BIN_RELEASE) verify --integrity $(DEMO_OUT)
 	@for d in keep f32; do \
-	  echo "== vlpack convert (vision, --dtype $$d) and verify against Fixtures/reference/sample_vision.safetensors"; \
+	  echo "== vision branch, --dtype $$d: verify against Fixtures/reference/sample_vision.safetensors"; \
 	  $(BIN_RELEASE) convert $(SAMPLES)/eva_vit_g.pth $(SAMPLES)/blip2_pretrained_flant5xxl.pth $(SAMPLES)/VL_tiny.pth \
 	    --config $(SAMPLES)/convert-config.json --dtype $$d -o out/vision-$$d.vlpack || exit 1; \
 	  $(BIN_RELEASE) verify out/vision-$$d.vlpack --integrity --reference Fixtures/reference/sample_vision.safetensors || exit 1; \
+	done
+	@for m in $(DEMO_OUT) out/vision-f32.vlpack; do \
+	  echo "== embed the sample video with $$m and verify it against Fixtures/reference/sample_video.safetensors"; \
+	  $(BIN_RELEASE) embed $$m --video Fixtures/media/hd709.mp4 -o out/video-embedding.safetensors || exit 1; \
+	  $(BIN_RELEASE) verify $$m --reference Fixtures/reference/sample_video.safetensors \
+	    --embedding out/video-embedding.safetensors || exit 1; \
 	done
 
 test: deps

@@ -355,10 +355,28 @@ def time_full(folder, t, threads):
           f"median {sorted(times)[1]:.2f} s, peak RSS {rss:.0f} MiB")
 
 
+def official_video_frames(path, size, n_max):
+    """Video-LLaMA's load_video + AlproVideoEvalProcessor at `size` (spec §4.1): decord resizes straight
+    to size×size, n = min(n_max, vlen) frames at arange(0, vlen, vlen/n), uint8 → /255 → CLIP mean/std."""
+    import decord
+    import numpy as np
+    vr = decord.VideoReader(path, height=size, width=size)
+    vlen = len(vr)
+    n = min(n_max, vlen)
+    indices = np.arange(0, vlen, vlen / n).astype(int).tolist()
+    frames = torch.from_numpy(vr.get_batch(indices).asnumpy()).float() / 255.0     # [T, S, S, 3]
+    mean = torch.tensor([0.48145466, 0.4578275, 0.40821073]).view(1, 3, 1, 1)
+    std = torch.tensor([0.26862954, 0.26130258, 0.27577711]).view(1, 3, 1, 1)
+    return (frames.permute(0, 3, 1, 2) - mean) / std
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--full", metavar="DIR", help="full-size random weights and reference into DIR")
     ap.add_argument("--frames", type=int, default=None)
+    ap.add_argument("--video", metavar="FILE", help="take the frames from this video with the official loader "
+                    "(decord VideoReader at the model's image size, uniform sampling, CLIP normalization) "
+                    "and write sample_video.safetensors")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--threads-spread", action="store_true")
     ap.add_argument("--time", metavar="DIR", help="time the transformers path on DIR's full-size checkpoints (8 frames)")
@@ -386,7 +404,12 @@ def main():
         t = args.frames or 2
         out_path = os.path.join(HERE, "sample_vision.safetensors")
 
-    frames = deterministic_frames(t, cfg["eva"]["image_size"])
+    if args.video and not args.full:
+        frames = official_video_frames(args.video, cfg["eva"]["image_size"], args.frames or 8)
+        t = frames.shape[0]
+        out_path = os.path.join(HERE, "sample_video.safetensors")
+    else:
+        frames = deterministic_frames(t, cfg["eva"]["image_size"])
     ref = run_stages(TransformersVision(eva, blip2, vl, cfg), frames)
     if not args.skip_plain:
         plain = run_stages(PlainVision(eva, blip2, vl, cfg), frames)

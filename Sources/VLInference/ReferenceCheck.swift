@@ -177,3 +177,34 @@ public enum VisionReferenceCheck {
         return results
     }
 }
+
+extension Tolerance {
+    /// Preprocessed frames (`input.frames`): the issue allows 0.5 levels (of 255) mean absolute
+    /// difference from the official loader's pixels; after /255 and /std (≈0.27) that is ≈0.0073 in
+    /// normalized units against values of RMS ≈1, so a relative L2 of 0.01.
+    public static let preprocessing = Tolerance(name: "frames", maxRelL2: 1e-2, minCosine: nil)
+}
+
+/// Compares the tensors of an `embed` output with a reference file, name by name: the preprocessed
+/// frames, and every stage the model computed from its own frames (each chained from `input.frames`,
+/// so its tolerance is the loosest of all weights up to it).
+public enum EmbeddingCheck {
+    public static func run(pack: VLPackFile, embedding: ReferenceFile, reference: ReferenceFile) throws(InferenceError) -> [StageResult] {
+        let stages = VisionReferenceCheck.stages
+        var results: [StageResult] = []
+        for (index, stage) in stages.enumerated() {
+            guard let (got, gotShape) = try embedding.tensor(stage.name, rank: stage.rank),
+                  let (want, wantShape) = try reference.tensor(stage.name, rank: stage.rank) else { continue }
+            guard gotShape == wantShape else {
+                throw .badInput("'\(stage.name)' is \(gotShape) in the embedding but \(wantShape) in the reference")
+            }
+            let prefixes = stages[0...index].flatMap(\.prefixes)
+            let tolerance = index == 0 ? Tolerance.preprocessing
+                : Tolerance.forStorages(pack.tensors.filter { t in prefixes.contains { t.name.hasPrefix($0) } }.map(\.storage))
+            results.append(StageResult(name: stage.name, input: "embedding", chained: index > 0,
+                                       metrics: ErrorMetrics(got: got, want: want), tolerance: tolerance))
+        }
+        guard !results.isEmpty else { throw .badInput("the embedding and the reference share no tensor names") }
+        return results
+    }
+}

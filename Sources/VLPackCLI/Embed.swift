@@ -11,9 +11,11 @@ struct Embed: ParsableCommand {
         discussion: """
             Video: frames are sampled and scaled as the official loader (decord + uniform sampling) \
             does — n = min(--frames, frame count), indices arange(0, vlen, vlen/n) — resized straight \
-            to 224x224 and CLIP-normalized. Image: PIL-style bicubic resize to 224x224, then the same \
-            normalization. The output safetensors file holds `input.frames` [T,3,224,224] float32 and \
-            the model stages' outputs; its metadata records the indices and the prompt sentence.
+            to the model's image size (224 for EVA ViT-g) and CLIP-normalized. Image: PIL-style bicubic \
+            resize, then the same normalization. Then the vision branch runs on them. The output \
+            safetensors file holds `input.frames` [T,3,S,S] float32 and every stage's output \
+            (vision.encoder.out, vision.ln.out, vision.qformer.out, video.qformer.out, video.out; see \
+            Formats/REFERENCE.md); its metadata records the indices and the prompt sentence.
 
             Examples:
               vlpack embed model.vlpack --video clip.mp4 -o clip.safetensors
@@ -44,7 +46,9 @@ struct Embed: ParsableCommand {
     func run() throws {
         do {
             let pack = try VLPackFile(path: model)
-            let input = try EmbedInput.load(video: video, image: image, frames: frames)
+            // Frames are made at the size the model's ViT was built for (224 for EVA ViT-g).
+            let size = pack.parts.components[key: "eva_vit"]?[key: "config"]?[key: "image_size"]?.int ?? EmbedInput.size
+            let input = try EmbedInput.load(video: video, image: image, frames: frames, size: size)
             var outputs = EmbedOutputs()
             try outputs.add(name: "input.frames", shape: [input.frameCount, 3, input.size, input.size], values: input.frames)
             try runModelStages(model: pack, input: input, outputs: &outputs)
@@ -72,7 +76,7 @@ struct EmbedInput {
 
     static let size = 224
 
-    static func load(video: String?, image: String?, frames: Int) throws -> EmbedInput {
+    static func load(video: String?, image: String?, frames: Int, size: Int = size) throws -> EmbedInput {
         if let video {
             let sampled = try VideoFrameSampler(path: video, size: size, maxFrames: frames).sample()
             return EmbedInput(kind: .video, source: video, frames: sampled.normalizedTensor(), frameCount: sampled.frames.count,

@@ -33,6 +33,9 @@ struct Verify: ParsableCommand {
     @Option(help: "A reference .safetensors file (Formats/REFERENCE.md) to compare the model's outputs with.")
     var reference: String?
 
+    @Option(help: "With --reference: also compare this `vlpack embed` output with the reference, tensor by tensor.")
+    var embedding: String?
+
     @Option(help: "OpenBLAS and worker threads for --reference.")
     var threads = 2
 
@@ -42,6 +45,7 @@ struct Verify: ParsableCommand {
     func validate() throws {
         guard integrity || reference != nil else { throw ValidationError("nothing to verify: pass --integrity and/or --reference REF.safetensors") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard embedding == nil || reference != nil else { throw ValidationError("--embedding needs --reference REF.safetensors") }
     }
 
     func run() throws {
@@ -74,7 +78,9 @@ struct Verify: ParsableCommand {
                 Parallel.threads = threads
                 BLAS.setThreads(threads)
                 let branch = try VideoBranch(weights: Weights(pack: pack))
-                results = try VisionReferenceCheck.run(branch: branch, reference: ReferenceFile(path: reference))
+                let ref = try ReferenceFile(path: reference)
+                results = try VisionReferenceCheck.run(branch: branch, reference: ref)
+                    + (try embedding.map { try EmbeddingCheck.run(pack: pack, embedding: ReferenceFile(path: $0), reference: ref) } ?? [])
             } catch {
                 throw fail(error)
             }
@@ -92,12 +98,12 @@ struct Verify: ParsableCommand {
 
     static func table(_ results: [StageResult], reference: String) -> String {
         var lines = ["reference: \(reference)",
-                     "stage                          input                                max_abs    rel_l2     cosine       tolerance              result"]
+                     "stage                              input                                max_abs    rel_l2     cosine       tolerance              result"]
         for r in results {
-            let name = r.chained ? "\(r.name) (chained)" : r.name
+            let name = r.input == "embedding" ? "\(r.name) (embed output)" : r.chained ? "\(r.name) (chained)" : r.name
             let rule = r.tolerance.maxRelL2.map { String(format: "rel_l2<=%.0e", $0) } ?? String(format: "cos>=%.4f", r.tolerance.minCosine ?? 0)
             lines.append(String(format: "%@ %@ %.3e  %.3e  %.8f   %@ %@",
-                                name.padding(toLength: 30, withPad: " ", startingAt: 0) as NSString,
+                                name.padding(toLength: 34, withPad: " ", startingAt: 0) as NSString,
                                 r.input.padding(toLength: 36, withPad: " ", startingAt: 0) as NSString,
                                 r.metrics.maxAbs, r.metrics.relL2, r.metrics.cosine,
                                 "\(r.tolerance.name) \(rule)".padding(toLength: 22, withPad: " ", startingAt: 0) as NSString,

@@ -27,11 +27,29 @@ struct EmbedCommandTests {
                 #expect(r.status == 0, "\(r.stderr)")
                 let inspect = try CLI.run(["inspect", out, "--json"])
                 #expect(inspect.stdout.contains("\"input.frames\""))
-                #expect(inspect.stdout.contains("[\(frames),3,224,224]"), "\(inspect.stdout)")
+                // Frames are made at the model's image size (28 for the tiny sample EVA).
+                #expect(inspect.stdout.contains("[\(frames),3,28,28]"), "\(inspect.stdout)")
+                for stage in ["vision.encoder.out", "vision.ln.out", "vision.qformer.out", "video.qformer.out", "video.out"] {
+                    #expect(inspect.stdout.contains("\"\(stage)\""), "\(stage) missing")
+                }
             }
             let four = dir.appendingPathComponent("four.safetensors").path
             #expect(try CLI.run(["embed", model, "--video", "Fixtures/media/sd_untagged.mp4", "--frames", "4", "-o", four]).status == 0)
-            #expect(try CLI.run(["inspect", four, "--json"]).stdout.contains("[4,3,224,224]"))
+            #expect(try CLI.run(["inspect", four, "--json"]).stdout.contains("[4,3,28,28]"))
+        }
+    }
+
+    /// The sample video embedded by VLPack matches the committed PyTorch reference made from decord's
+    /// frames (Fixtures/reference/generate_reference.py --video), frames and every stage.
+    @Test func embeddedVideoMatchesTheReference() throws {
+        try Self.withModel { model, dir in
+            let out = dir.appendingPathComponent("video.safetensors").path
+            #expect(try CLI.run(["embed", model, "--video", "Fixtures/media/hd709.mp4", "-o", out]).status == 0)
+            let verify = try CLI.run(["verify", model, "--reference", "Fixtures/reference/sample_video.safetensors",
+                                      "--embedding", out, "--json"])
+            #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+            #expect(verify.stdout.contains("\"input.frames (chained)\"") || verify.stdout.contains("\"input.frames\""))
+            #expect(!verify.stdout.contains("\"pass\":false"))
         }
     }
 
