@@ -2,6 +2,7 @@
 # are missing (as root: apt-get update && apt-get install -y ...).
 SWIFT        ?= swift
 FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= pickle zip safetensors
 FUZZ_DIR     ?= .build-fuzz
 # --sanitize=fuzzer alone instruments only the harness, not the library modules it calls: without
 # these flags libFuzzer runs blind (about 30 counters instead of thousands).
@@ -10,7 +11,8 @@ BIN_RELEASE  := .build/release/vlpack
 SAMPLES      := Fixtures/samples
 
 DEBIAN_PACKAGES := pkg-config libopenblas-dev libzip-dev libjson-c-dev \
-                   libavformat-dev libavcodec-dev libswresample-dev libswscale-dev libavutil-dev
+                   libavformat-dev libavcodec-dev libswresample-dev libswscale-dev libavutil-dev \
+                   libjpeg62-turbo-dev
 
 .PHONY: deps build release demo test fuzz clean
 
@@ -30,18 +32,37 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --product vlpack
 
-# The main job on the bundled sample models.
+# The main job on the bundled sample models: inspect every source, convert them all into one
+# .vlpack, inspect it and check every checksum.
+DEMO_OUT := out/sample.vlpack
 demo: release
+	@mkdir -p out
 	@for f in eva_vit_g.pth blip2_pretrained_flant5xxl.pth imagebind_huge.pth VL_tiny.pth AL_tiny.pth llama-hf llama-meta; do \
 	  echo "== vlpack inspect $(SAMPLES)/$$f"; \
-	  $(BIN_RELEASE) inspect $(SAMPLES)/$$f || exit 1; \
+	  $(BIN_RELEASE) inspect $(SAMPLES)/$$f > out/inspect.txt || exit 1; \
+	  grep -E "family:|summary:|skipped \(|parameters" out/inspect.txt; \
 	done
-	@mkdir -p .build/demo
-	@echo "== vlpack convert (every sample) -o .build/demo/sample.vlpack"
-	@$(BIN_RELEASE) convert $(SAMPLES)/eva_vit_g.pth $(SAMPLES)/blip2_pretrained_flant5xxl.pth $(SAMPLES)/imagebind_huge.pth \
-	  $(SAMPLES)/VL_tiny.pth $(SAMPLES)/AL_tiny.pth $(SAMPLES)/llama-hf --config $(SAMPLES)/convert-config.json -o .build/demo/sample.vlpack
-	@echo "== vlpack quantize .build/demo/sample.vlpack --type q4_k_m (error summary per component)"
-	@$(BIN_RELEASE) quantize .build/demo/sample.vlpack -o .build/demo/sample-q4_k_m.vlpack --type q4_k_m | grep '^summary'
+	@mkdir -p out
+	$(BIN_RELEASE) convert $(SAMPLES)/eva_vit_g.pth $(SAMPLES)/blip2_pretrained_flant5xxl.pth $(SAMPLES)/VL_tiny.pth \
+	  $(SAMPLES)/imagebind_huge.pth $(SAMPLES)/AL_tiny.pth $(SAMPLES)/llama-hf --config $(SAMPLES)/convert-config.json -o $(DEMO_OUT)
+	$(BIN_RELEASE) inspect $(DEMO_OUT) | head -20
+	$(BIN_RELEASE) verify --integrity $(DEMO_OUT)
+	@for d in keep f32; do \
+	  echo "== vision branch, --dtype $$d: verify against Fixtures/reference/sample_vision.safetensors"; \
+	  $(BIN_RELEASE) convert $(SAMPLES)/eva_vit_g.pth $(SAMPLES)/blip2_pretrained_flant5xxl.pth $(SAMPLES)/VL_tiny.pth \
+	    --config $(SAMPLES)/convert-config.json --dtype $$d -o out/vision-$$d.vlpack || exit 1; \
+	  $(BIN_RELEASE) verify out/vision-$$d.vlpack --integrity --reference Fixtures/reference/sample_vision.safetensors || exit 1; \
+	done
+	@for m in $(DEMO_OUT) out/vision-f32.vlpack; do \
+	  echo "== embed the sample video with $$m and verify it against Fixtures/reference/sample_video.safetensors"; \
+	  $(BIN_RELEASE) embed $$m --video Fixtures/media/hd709.mp4 -o out/video-embedding.safetensors || exit 1; \
+	  $(BIN_RELEASE) verify $$m --reference Fixtures/reference/sample_video.safetensors \
+	    --embedding out/video-embedding.safetensors || exit 1; \
+	done
+	@echo "== vlpack quantize $(DEMO_OUT) --type q4_k_m (error summary per component)"
+	@$(BIN_RELEASE) quantize $(DEMO_OUT) -o out/sample-q4_k_m.vlpack --type q4_k_m | grep '^summary'
+	@echo "== vlpack export out/sample-q4_k_m.vlpack --to gguf (the LLM for llama.cpp)"
+	@$(BIN_RELEASE) export out/sample-q4_k_m.vlpack --to gguf -o out/llm-q4_k_m.gguf 2> /dev/null
 
 test: deps
 	$(SWIFT) build
@@ -49,7 +70,7 @@ test: deps
 
 # libFuzzer under AddressSanitizer, seeded with the fixtures. FUZZ_SECONDS per parser.
 fuzz: deps
-	@for t in pickle zip safetensors; do \
+	@for t in $(FUZZ_TARGETS); do \
 	  $(SWIFT) build --scratch-path $(FUZZ_DIR) --product fuzz-$$t --sanitize=fuzzer --sanitize=address $(FUZZ_COVERAGE) || exit 1; \
 	  mkdir -p $(FUZZ_DIR)/corpus-$$t; \
 	  Fixtures/fuzz-seeds.sh $$t $(FUZZ_DIR)/corpus-$$t; \

@@ -22,6 +22,11 @@ let package = Package(
         // -ffp-contract=off: the quantization kernels must never fuse a*b+c (bit-exactness with ggml).
         .target(name: "CVLKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
         .systemLibrary(name: "CZip", pkgConfig: "libzip", providers: [.apt(["libzip-dev"])]),
+        // FFmpeg 5.1 (libavformat, libavcodec, libswscale, libswresample, libavutil); see shim.h.
+        .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat", providers: [.apt([
+            "libavformat-dev", "libavcodec-dev", "libswresample-dev", "libswscale-dev", "libavutil-dev",
+        ])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
         .target(name: "VLCore", dependencies: ["CVLKernels"]),
         .target(name: "VLPickle", dependencies: ["VLCore"]),
@@ -32,6 +37,10 @@ let package = Package(
         // GGUF-compatible block quantization kernels. Optimized even in debug builds: the tests push
         // tens of millions of values through the plain-Swift reference kernels.
         .target(name: "VLQuant", dependencies: ["VLCore", "CVLKernels"],
+                swiftSettings: [.unsafeFlags(["-O"])]),
+        // CPU reference inference (f32 compute on OpenBLAS) reading weights from a mapped `.vlpack`.
+        // Optimized even in debug builds: the parity tests run whole (tiny and full-size) models.
+        .target(name: "VLInference", dependencies: ["VLCore", "VLPackFormat", "VLQuant", "VLSafetensors", "CBLAS", "CVLKernels"],
                 swiftSettings: [.unsafeFlags(["-O"])]),
         .target(name: "VLCheckpoint", dependencies: [
             "VLCore", "VLTorch", "VLSafetensors", "VLPackFormat",
@@ -45,8 +54,12 @@ let package = Package(
         // Quantization policy, streaming quantizer and error reports, GGUF export (Formats/QUANT_POLICY.md).
         .target(name: "VLQuantize", dependencies: ["VLCore", "VLQuant", "VLPackFormat", "VLConvert"],
                 swiftSettings: [.unsafeFlags(["-O"])]),
+        // JPEG decoding with libjpeg-turbo, as Pillow decodes (a C shim so libjpeg's longjmp stays in C).
+        .target(name: "CVLJpeg", linkerSettings: [.linkedLibrary("jpeg")]),
+        // Video and image decoding and the official preprocessing (spec §4.1, §4.2).
+        .target(name: "VLMedia", dependencies: ["VLCore", "CFFmpeg", "CVLJpeg"]),
         .executableTarget(name: "VLPackCLI", dependencies: [
-            "VLCheckpoint", "VLCore", "VLConvert", "VLPackFormat", "VLQuantize", "VLQuant",
+            "VLCheckpoint", "VLCore", "VLConvert", "VLPackFormat", "CVLKernels", "VLMedia", "VLSafetensors", "VLInference", "VLQuantize", "VLQuant",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -63,9 +76,14 @@ let package = Package(
         .testTarget(name: "VLQuantTests", dependencies: ["VLQuant", "VLCore"],
                     swiftSettings: [.unsafeFlags(["-O"])]),
         .testTarget(name: "VLCheckpointTests", dependencies: ["VLCheckpoint", "VLCore"]),
-        .testTarget(name: "VLPackCLITests", dependencies: ["VLCheckpoint"]),
+        .testTarget(name: "VLPackCLITests", dependencies: ["VLCheckpoint", "VLSafetensors", "VLCore"]),
+        .testTarget(name: "VLMediaTests", dependencies: ["VLMedia", "VLCore"]),
         .testTarget(name: "VLConvertTests", dependencies: ["VLConvert", "VLCheckpoint", "VLPackFormat", "VLCore"]),
         .testTarget(name: "VLQuantizeTests", dependencies: ["VLQuantize", "VLQuant", "VLConvert", "VLPackFormat", "VLCore"]),
+        .testTarget(name: "VLInferenceTests", dependencies: [
+            "VLInference", "VLConvert", "VLPackFormat", "VLQuant", "VLSafetensors", "VLCore", "CVLKernels",
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: [.unsafeFlags(["-O"])]),
     ],
     swiftLanguageModes: [.v6]
 )

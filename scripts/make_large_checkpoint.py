@@ -5,7 +5,8 @@
 
 writes OUT_DIR/model.pth (one torch.save zip), OUT_DIR/model.safetensors, and the sharded forms
 OUT_DIR/hf-bin/ (pytorch_model-0000k-of-0000n.bin + index) and OUT_DIR/hf-st/ (model-*.safetensors +
-index), each holding the same tensors with HF LLaMA names. 9 layers at 7B width is ~4.2 GB per copy.
+index, config.json), each holding the same tensors with HF LLaMA names. Copy any SentencePiece
+tokenizer.model into the folders to convert them (the benchmark uses the sample's). 9 layers at 7B width is ~4.2 GB per copy.
 Values are cheap deterministic patterns, not random: the benchmarks measure I/O and parsing.
 """
 import argparse
@@ -55,6 +56,15 @@ def shard(sd, out_dir, shards, fmt):
         weight_map.update({n: fname for n in part})
     total = sum(t.numel() * t.element_size() for t in sd.values())
     index = "pytorch_model.bin.index.json" if fmt == "bin" else "model.safetensors.index.json"
+    hidden = sd["model.norm.weight"].shape[0]
+    config = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": hidden,
+              "intermediate_size": sd["model.layers.0.mlp.gate_proj.weight"].shape[0],
+              "num_hidden_layers": sum(1 for n in sd if n.endswith("input_layernorm.weight")),
+              "num_attention_heads": hidden // 128, "num_key_value_heads": hidden // 128,
+              "vocab_size": sd["lm_head.weight"].shape[0], "rms_norm_eps": 1e-5,
+              "max_position_embeddings": 4096, "torch_dtype": "float16"}
+    with open(os.path.join(out_dir, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
     with open(os.path.join(out_dir, index), "w") as f:
         json.dump({"metadata": {"total_size": total}, "weight_map": weight_map}, f, indent=2)
 

@@ -44,7 +44,7 @@ struct ComponentBuilder {
             let relative = String(name.dropFirst(map.root.count))
             if let (rule, captures) = try matchingRule(relative, ints) {
                 try plan(rule: rule, captures: captures, parts: parts, ints: ints)
-            } else if let skip = map.skips.first(where: { $0.source.match(relative) != nil }) {
+            } else if let skip = try map.skips.first(where: { try skips($0, relative, ints) }) {
                 if skip.unused && options.keepUnused {
                     try carry(parts, as: "extra.\(map.component).\(relative)")
                 } else {
@@ -97,6 +97,15 @@ struct ComponentBuilder {
                 let s = try evaluate(step, ints)
                 if s <= 0 || i % s != 0 { return false }
             }
+        }
+        return true
+    }
+
+    /// A skip rule applies when its pattern matches and every `beyond` placeholder reaches its bound.
+    private func skips(_ rule: ModelMap.SkipRule, _ name: String, _ ints: [String: Int]) throws -> Bool {
+        guard let captures = rule.source.match(name) else { return false }
+        for (variable, bound) in rule.beyond {
+            guard let i = captures[variable].flatMap({ Int($0) }), i >= (try evaluate(bound, ints)) else { return false }
         }
         return true
     }

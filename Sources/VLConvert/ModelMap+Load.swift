@@ -90,6 +90,11 @@ extension ModelMap {
         guard let source = v[key: "source"]?.string, let reason = v[key: "reason"]?.string else {
             throw fail("a skip rule needs source and reason")
         }
-        return SkipRule(source: try NamePattern(sourcePrefix + source), reason: reason, unused: v[key: "unused"]?.bool ?? false)
+        let beyond = try Dictionary(uniqueKeysWithValues: (v[key: "beyond"]?.objectEntries ?? []).map { e in
+            guard let s = e.value.string else { throw fail("\(source): beyond.\(e.key) is not an expression") }
+            return (e.key, s)
+        })
+        return SkipRule(source: try NamePattern(sourcePrefix + source), reason: reason, beyond: beyond,
+                        unused: v[key: "unused"]?.bool ?? false)
     }
 }

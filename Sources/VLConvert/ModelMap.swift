@@ -39,6 +39,8 @@ public struct ModelMap: Sendable {
     public struct SkipRule: Sendable {
         public let source: NamePattern
         public let reason: String
+        /// Placeholder → expression it must reach (`i >= depth`): skips only what lies beyond the config.
+        public let beyond: [String: String]
         /// Skipped by default but kept under `extra.*` with `--keep-unused`.
         public let unused: Bool
     }

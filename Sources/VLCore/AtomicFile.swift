@@ -1,3 +1,4 @@
+import CVLKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -36,7 +37,11 @@ public final class AtomicFile {
     private var fd: Int32
     private var buffer: [UInt8] = []
     private var committed = false
+    private var abandoned = false
+    /// Written and dropped from the cache below this offset.
     private var droppedUpTo = 0
+    /// Write-back started (not yet waited for) below this offset.
+    private var startedUpTo = 0
 
     /// Creates the temporary file. Throws `.overwritesInput` when `path` names the same file as one
     /// of `inputs` (same device and inode, or same resolved path): replacing an input that is still
@@ -52,6 +57,8 @@ public final class AtomicFile {
         temporaryPath = "\(folder == "/" ? "" : folder)/.\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io(path: temporaryPath, operation: "create", errno: errno) }
+        // Removed by the signal handlers (`vl_cleanup_install_signal_handlers`) on Ctrl-C as well.
+        _ = vl_cleanup_register(temporaryPath)
         buffer.reserveCapacity(Self.capacity)
     }
 
@@ -67,7 +74,7 @@ public final class AtomicFile {
             buffer.append(contentsOf: bytes)
         }
         offset += bytes.count
-        if let interval = cacheDropInterval, offset - droppedUpTo >= interval { try dropCache() }
+        if let interval = cacheDropInterval, offset - startedUpTo >= interval { try dropCache() }
     }
 
     public func write(_ bytes: [UInt8]) throws(AtomicFileError) {
@@ -111,6 +118,7 @@ public final class AtomicFile {
             fd = -1
             guard result == 0 else { throw AtomicFileError.io(path: temporaryPath, operation: "close", errno: errno) }
             guard rename(temporaryPath, path) == 0 else { throw AtomicFileError.io(path: path, operation: "rename", errno: errno) }
+            vl_cleanup_unregister(temporaryPath)
         } catch {
             abandon()
             throw error
@@ -127,12 +135,15 @@ public final class AtomicFile {
 
     /// Closes and removes the temporary file. Idempotent; a no-op after `commit()`.
     public func abandon() {
-        guard !committed else { return }
+        guard !committed, !abandoned else { return }
         if fd >= 0 {
             close(fd)
             fd = -1
-            unlink(temporaryPath)
         }
+        // Also after a failed close or rename in `commit()`, when the descriptor is already gone.
+        unlink(temporaryPath)
+        vl_cleanup_unregister(temporaryPath)
+        abandoned = true
         buffer.removeAll()
     }
 
@@ -147,13 +158,28 @@ public final class AtomicFile {
         buffer.removeAll(keepingCapacity: true)
     }
 
+    /// Pipelined write-back: start writing the newest window to disk without waiting, and wait only
+    /// for the window before it (long since under way), then drop that one from the page cache. A
+    /// blocking `fdatasync` per window would stall the producer for every window; this keeps the disk
+    /// and the producer busy at the same time, as `cp` lets the kernel do.
     private func dropCache() throws(AtomicFileError) {
         try flush()
-        guard fdatasync(fd) == 0 else { throw .io(path: temporaryPath, operation: "fdatasync", errno: errno) }
         #if os(Linux)
-        _ = posix_fadvise(fd, off_t(droppedUpTo), off_t(offset - droppedUpTo), POSIX_FADV_DONTNEED)
-        #endif
+        guard vl_start_writeback(fd, Int64(startedUpTo), Int64(offset - startedUpTo)) == 0 else {
+            throw .io(path: temporaryPath, operation: "sync_file_range", errno: errno)
+        }
+        if startedUpTo > droppedUpTo {
+            guard vl_wait_writeback(fd, Int64(droppedUpTo), Int64(startedUpTo - droppedUpTo)) == 0 else {
+                throw .io(path: temporaryPath, operation: "sync_file_range", errno: errno)
+            }
+            _ = posix_fadvise(fd, off_t(droppedUpTo), off_t(startedUpTo - droppedUpTo), POSIX_FADV_DONTNEED)
+            droppedUpTo = startedUpTo
+        }
+        startedUpTo = offset
+        #else
+        guard fdatasync(fd) == 0 else { throw .io(path: temporaryPath, operation: "fdatasync", errno: errno) }
         droppedUpTo = offset
+        #endif
     }
 
     private func writeAll(_ bytes: UnsafeRawBufferPointer, at position: Int) throws(AtomicFileError) {

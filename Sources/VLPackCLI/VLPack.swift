@@ -1,10 +1,24 @@
 import ArgumentParser
+import CVLKernels
 import Foundation
 import Logging
 import VLCore
 
 @main
 struct VLPack: ParsableCommand {
+    /// Ctrl-C (and SIGTERM/SIGHUP) must not leave half-written outputs: the handlers unlink every
+    /// temporary file still open, then let the signal terminate the process as usual.
+    static func main() {
+        vl_cleanup_install_signal_handlers()
+        var command: any ParsableCommand
+        do {
+            command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "vlpack",
         abstract: "Read, convert, quantize and verify Video-LLaMA checkpoints without running pickle code.",
@@ -18,7 +32,7 @@ struct VLPack: ParsableCommand {
               vlpack inspect llama-2-7b-chat-hf/ --filter 'layers\\.0\\.' --hash
               vlpack inspect VL_LLaMA_2_7B_Finetuned.pth --json | jq '.tensors | length'
             """,
-        subcommands: [Inspect.self, Convert.self, Quantize.self, Verify.self, Export.self]
+        subcommands: [Inspect.self, Convert.self, Quantize.self, Verify.self, Export.self, Embed.self, Bench.self]
     )
 }
 

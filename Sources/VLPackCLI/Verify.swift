@@ -1,14 +1,26 @@
 import ArgumentParser
 import Foundation
 import VLCore
+import VLInference
 import VLPackFormat
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check a .vlpack file: every checksum (--integrity).",
+        abstract: "Check a .vlpack file: every checksum (--integrity), or its outputs against a reference (--reference).",
         discussion: """
             --integrity validates the header (done on every open) and then streams every tensor through \
-            CRC-32, naming each corrupted tensor. Exit status is non-zero when anything is wrong.
+            CRC-32, naming each corrupted tensor.
+
+            --reference REF.safetensors runs the model's stages on the reference's own inputs (Formats/REFERENCE.md): \
+            each stage from the reference's previous output, and the whole chain from the first tensor present. \
+            Per stage it prints max abs error, relative L2 error, cosine similarity and PASS/FAIL against the \
+            tolerance of the weights' storage (float: rel. L2 <= 1e-4; q8_0: cosine >= 0.9995; q4_k_m: cosine >= 0.995).
+
+            Exit status is non-zero when anything is wrong or any stage FAILs.
+
+            Examples:
+              vlpack verify model.vlpack --integrity
+              vlpack verify model.vlpack --reference Fixtures/reference/sample_vision.safetensors --json
             """
     )
 
@@ -18,11 +30,22 @@ struct Verify: ParsableCommand {
     @Flag(help: "Check the preamble, header and every tensor checksum.")
     var integrity = false
 
+    @Option(help: "A reference .safetensors file (Formats/REFERENCE.md) to compare the model's outputs with.")
+    var reference: String?
+
+    @Option(help: "With --reference: also compare this `vlpack embed` output with the reference, tensor by tensor.")
+    var embedding: String?
+
+    @Option(help: "OpenBLAS and worker threads for --reference.")
+    var threads = 2
+
     @Flag(help: "Print the result as JSON.")
     var json = false
 
     func validate() throws {
-        guard integrity else { throw ValidationError("nothing to verify: pass --integrity") }
+        guard integrity || reference != nil else { throw ValidationError("nothing to verify: pass --integrity and/or --reference REF.safetensors") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard embedding == nil || reference != nil else { throw ValidationError("--embedding needs --reference REF.safetensors") }
     }
 
     func run() throws {
@@ -32,19 +55,62 @@ struct Verify: ParsableCommand {
         } catch {
             throw fail(error)
         }
-        let problems = pack.verifyIntegrity()
-        if json {
-            let value: JSONValue = [
-                "path": JSONValue(file), "tensors": JSONValue(pack.tensors.count), "ok": JSONValue(problems.isEmpty),
-                "problems": .array(problems.map { ["tensor": $0.tensor.map { JSONValue($0) } ?? .null, "rule": JSONValue($0.error.rule),
-                                                   "detail": JSONValue($0.error.detail)] }),
-            ]
-            print(value.serialized())
-        } else if problems.isEmpty {
-            print("\(file): OK (\(pack.tensors.count) tensors, every checksum matches)")
-        } else {
-            for p in problems { FileHandle.standardError.write(Data("vlpack: error: \(file): \(p)\n".utf8)) }
+        var ok = true
+        var output: [(key: String, value: JSONValue)] = [("path", JSONValue(file))]
+        if integrity {
+            let problems = pack.verifyIntegrity()
+            ok = ok && problems.isEmpty
+            if json {
+                output += [
+                    ("tensors", JSONValue(pack.tensors.count)), ("ok", JSONValue(problems.isEmpty)),
+                    ("problems", .array(problems.map { ["tensor": $0.tensor.map { JSONValue($0) } ?? .null, "rule": JSONValue($0.error.rule),
+                                                        "detail": JSONValue($0.error.detail)] })),
+                ]
+            } else if problems.isEmpty {
+                print("\(file): OK (\(pack.tensors.count) tensors, every checksum matches)")
+            } else {
+                for p in problems { FileHandle.standardError.write(Data("vlpack: error: \(file): \(p)\n".utf8)) }
+            }
         }
-        if !problems.isEmpty { throw ExitCode(1) }
+        if let reference {
+            let results: [StageResult]
+            do {
+                Parallel.threads = threads
+                BLAS.setThreads(threads)
+                let branch = try VideoBranch(weights: Weights(pack: pack))
+                let ref = try ReferenceFile(path: reference)
+                results = try VisionReferenceCheck.run(branch: branch, reference: ref)
+                    + (try embedding.map { try EmbeddingCheck.run(pack: pack, embedding: ReferenceFile(path: $0), reference: ref) } ?? [])
+            } catch {
+                throw fail(error)
+            }
+            ok = ok && results.allSatisfy(\.pass)
+            if json {
+                output.append(("stages", .array(results.map(\.json))))
+                output.append(("pass", JSONValue(results.allSatisfy(\.pass))))
+            } else {
+                print(Self.table(results, reference: reference))
+            }
+        }
+        if json { print(JSONValue.object(output).serialized()) }
+        if !ok { throw ExitCode(1) }
+    }
+
+    static func table(_ results: [StageResult], reference: String) -> String {
+        var lines = ["reference: \(reference)",
+                     "stage                              input                                max_abs    rel_l2     cosine       tolerance              result"]
+        for r in results {
+            let name = r.input == "embedding" ? "\(r.name) (embed output)" : r.chained ? "\(r.name) (chained)" : r.name
+            let rule = r.tolerance.maxRelL2.map { String(format: "rel_l2<=%.0e", $0) } ?? String(format: "cos>=%.4f", r.tolerance.minCosine ?? 0)
+            lines.append(String(format: "%@ %@ %.3e  %.3e  %.8f   %@ %@",
+                                name.padding(toLength: 34, withPad: " ", startingAt: 0) as NSString,
+                                r.input.padding(toLength: 36, withPad: " ", startingAt: 0) as NSString,
+                                r.metrics.maxAbs, r.metrics.relL2, r.metrics.cosine,
+                                "\(r.tolerance.name) \(rule)".padding(toLength: 22, withPad: " ", startingAt: 0) as NSString,
+                                r.pass ? "PASS" : "FAIL"))
+        }
+        let failed = results.filter { !$0.pass }.count
+        lines.append(failed == 0 ? "all \(results.count) stages PASS" : "\(failed) of \(results.count) stages FAIL")
+        return lines.joined(separator: "\n")
     }
 }

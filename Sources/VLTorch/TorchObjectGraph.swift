@@ -12,8 +12,9 @@ struct ResolvedStorage {
 ///
 /// Rule (matches `Fixtures/generate.py`): the root container is always descended; below it a
 /// dict/list/tuple is descended only if it transitively holds a tensor; any other value is reported
-/// once, at its dotted key path, as skipped. The walk is iterative and budgeted, so neither deep
-/// nesting nor a shared-reference bomb can exhaust the stack or the clock.
+/// once, at its dotted key path, as skipped. A container reached a second time through a shared
+/// reference is not descended again (reported as `shared reference`), so the walk is linear in the
+/// heap. It is iterative and budgeted, so deep nesting cannot exhaust the stack either.
 struct TorchObjectGraph {
     static let maxDepth = 256
     static let maxVisits = 10_000_000
@@ -27,6 +28,7 @@ struct TorchObjectGraph {
         var skipped: [SkippedObject] = []
         var storages: [String: ResolvedStorage] = [:]
         var visits = 0
+        var descended = Set<Int>()
         // (value, path components, is root)
         var stack: [(PickleValue, [String], Bool)] = [(result.root, [], true)]
         while let (value, path, isRoot) = stack.popLast() {
@@ -48,6 +50,12 @@ struct TorchObjectGraph {
                     continue
                 }
                 if isRoot || holdsTensor[ref.index] {
+                    // Each container is descended once: a second reference (memo sharing) would
+                    // repeat its tensors under another name, and nested sharing grows exponentially.
+                    if children(of: result[ref]) != nil, !descended.insert(ref.index).inserted {
+                        skipped.append(SkippedObject(path: name, type: "shared reference"))
+                        continue
+                    }
                     if let children = children(of: result[ref]) {
                         for (key, child) in children.reversed() { stack.append((child, path + [key], false)) }
                         continue

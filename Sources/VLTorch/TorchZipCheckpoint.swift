@@ -48,8 +48,8 @@ public final class TorchZipCheckpoint: TensorSource {
 
         let pickleBytes = try archive.payload(of: pickleEntry)
         // Pickle offsets are relative to data.pkl; say where that record sits in the file.
-        let where_ = "\(file.path) (record '\(pickleEntry.name)' at file offset \(pickleEntry.dataOffset))"
-        let result = try attributing(to: where_) { try pickleBytes.withUnsafeBytes { try PickleMachine(limits: limits).run($0) } }
+        let recordLocation = "\(file.path) (record '\(pickleEntry.name)' at file offset \(pickleEntry.dataOffset))"
+        let result = try attributing(to: recordLocation) { try pickleBytes.withUnsafeBytes { try PickleMachine(limits: limits).run($0) } }
         globals = result.globals
 
         let archive = self.archive

@@ -43,4 +43,30 @@ void vl_dequantize_q6_k(const uint8_t *y, float *x, size_t nblocks);
 void vl_f16_to_f32(const uint16_t *src, float *dst, size_t n, int simd);
 void vl_bf16_to_f32(const uint16_t *src, float *dst, size_t n);
 
+/// Starts writing [offset, offset+count) of fd back to disk without waiting (Linux sync_file_range).
+int vl_start_writeback(int fd, int64_t offset, int64_t count);
+/// Waits until [offset, offset+count) of fd is on disk. Returns 0 or -1 with errno set.
+int vl_wait_writeback(int fd, int64_t offset, int64_t count);
+
+/// Remembers a temporary file to unlink if the process gets SIGINT/SIGTERM/SIGHUP (32 at most).
+int vl_cleanup_register(const char *path);
+void vl_cleanup_unregister(const char *path);
+/// Installs the handlers that unlink registered files and then re-raise the signal.
+void vl_cleanup_install_signal_handlers(void);
+/* ---- f32 inference kernels (nn_ops.c); row-major, in place where the output is x ---- */
+/// x = 0.5·x·(1 + erf(x/√2)) (exact-erf GELU, torch's nn.GELU()).
+void vl_gelu_erf_f32(float *x, size_t n);
+/// The same with libm's erff (the slower, scalar form the fast one is tested against).
+void vl_gelu_erf_libm_f32(float *x, size_t n);
+/// y = e^x with the vectorizable exp the softmax uses.
+void vl_exp_f32(const float *x, float *y, size_t n);
+/// Each row of `cols` values: exp(x − max) / Σ (softmax over the last dimension).
+void vl_softmax_rows_f32(float *x, size_t rows, size_t cols);
+/// y = (x − mean) / √(var + eps) · weight + bias per row (biased variance, double accumulators); y may be x.
+void vl_layer_norm_f32(const float *x, float *y, size_t rows, size_t dim, const float *weight, const float *bias, float eps);
+/// dst += src.
+void vl_add_f32(float *dst, const float *src, size_t n);
+/// dst[r, :] += row for every row r.
+void vl_add_rows_f32(float *dst, const float *row, size_t rows, size_t cols);
+
 #endif

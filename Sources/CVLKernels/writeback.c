@@ -1,0 +1,26 @@
+// Linux page-cache write-back control for streaming writers (sync_file_range needs _GNU_SOURCE,
+// which Swift's Glibc module does not expose).
+#define _GNU_SOURCE
+#include "vl_kernels.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+int vl_start_writeback(int fd, int64_t offset, int64_t count) {
+#if defined(__linux__)
+    return sync_file_range(fd, offset, count, SYNC_FILE_RANGE_WRITE);
+#else
+    (void)offset; (void)count;
+    return fdatasync(fd);
+#endif
+}
+
+int vl_wait_writeback(int fd, int64_t offset, int64_t count) {
+#if defined(__linux__)
+    return sync_file_range(fd, offset, count,
+                           SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+#else
+    (void)offset; (void)count;
+    return fdatasync(fd);
+#endif
+}

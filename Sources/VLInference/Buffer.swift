@@ -1,0 +1,64 @@
+import Dispatch
+
+/// A growable, 64-byte-aligned f32 buffer reused across calls: activations and weight scratch.
+///
+/// Invariant: `pointer` stays valid until the next `reserve` that grows the buffer, or deinit.
+/// Growing does not keep the contents (callers always overwrite what they reserve). Not thread-safe:
+/// one owner; parallel loops write disjoint ranges through `Shared` pointers.
+public final class FloatBuffer: @unchecked Sendable {
+    public private(set) var pointer: UnsafeMutablePointer<Float>
+    public private(set) var capacity: Int
+
+    public init(capacity: Int = 0) {
+        self.capacity = max(capacity, 16)
+        pointer = Self.allocate(self.capacity)
+    }
+
+    deinit { pointer.deallocate() }
+
+    /// At least `count` floats; returns the (possibly new) base. O(1) unless it grows.
+    @discardableResult
+    public func reserve(_ count: Int) -> UnsafeMutablePointer<Float> {
+        if count > capacity {
+            pointer.deallocate()
+            capacity = count
+            pointer = Self.allocate(count)
+        }
+        return pointer
+    }
+
+    private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64).bindMemory(to: Float.self, capacity: count)
+    }
+}
+
+/// A pointer handed to a parallel loop. Each iteration must touch only its own elements.
+@usableFromInline
+struct Shared<T>: @unchecked Sendable {
+    @usableFromInline let p: UnsafeMutablePointer<T>
+    @usableFromInline init(_ p: UnsafeMutablePointer<T>) { self.p = p }
+}
+
+/// A read-only pointer handed to a parallel loop.
+@usableFromInline
+struct SharedConst<T>: @unchecked Sendable {
+    @usableFromInline let p: UnsafePointer<T>
+    @usableFromInline init(_ p: UnsafePointer<T>) { self.p = p }
+}
+
+/// Threads for the non-BLAS loops (and the BLAS thread count, see `BLAS`). Set once, before use.
+public enum Parallel {
+    /// Worker count for element-wise loops; 2 on the project's machines.
+    nonisolated(unsafe) public static var threads = 2
+
+    /// Runs `body(part, parts)` for `parts = min(threads, n)` contiguous parts of `0..<n` concurrently.
+    /// Small `n` (below `grain` items) runs inline: a dispatch costs ~10 µs.
+    @inlinable
+    static func chunks(_ n: Int, grain: Int = 1, _ body: @Sendable (Range<Int>) -> Void) {
+        let parts = max(1, min(threads, n / max(grain, 1)))
+        if parts == 1 { body(0..<n); return }
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            body(n * part / parts ..< n * (part + 1) / parts)
+        }
+    }
+}

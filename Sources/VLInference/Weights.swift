@@ -1,0 +1,164 @@
+import CVLKernels
+import Foundation
+import VLCore
+import VLPackFormat
+import VLQuant
+
+/// Why a model could not run.
+public enum InferenceError: RuleError, Equatable {
+    case missingComponent(String)
+    case missingConfig(component: String, key: String)
+    case missingTensor(String)
+    case shapeMismatch(tensor: String, expected: [Int], actual: [Int])
+    case unsupportedStorage(tensor: String, storage: String)
+    case badInput(String)
+
+    public var detail: String {
+        switch self {
+        case let .missingComponent(c): "the file has no component '\(c)'"
+        case let .missingConfig(c, k): "component '\(c)' has no integer/number config '\(k)'"
+        case let .missingTensor(n): "the file has no tensor '\(n)'"
+        case let .shapeMismatch(n, e, a): "tensor '\(n)' has shape \(a), expected \(e)"
+        case let .unsupportedStorage(n, s): "tensor '\(n)' is stored as \(s), which inference cannot read"
+        case let .badInput(d): d
+        }
+    }
+}
+
+/// f32 access to the weights of a mapped `.vlpack`, never materializing the whole model.
+///
+/// - F32 tensors are zero-copy views into the mapping (the format aligns every tensor to ≥ 64 bytes).
+/// - Other storages (F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K) are converted on use:
+///   `matrix(_:rows:cols:into:)` writes into a caller-owned scratch buffer that the model reuses for the
+///   next matrix, so extra memory is one matrix (the largest: EVA fc1, 6144×1408 f32 = 35 MB);
+///   `vector(_:shape:)` converts small tensors (biases, norms, embeddings) once and keeps them
+///   (ViT-g + Q-Formers: ~3 MB).
+///
+/// Every returned pointer is valid for the lifetime of this object (which keeps the mapping), or until
+/// the scratch buffer is reused, for `matrix`. Thread-safe.
+public final class Weights: @unchecked Sendable {
+    public let pack: VLPackFile
+    private let lock = NSLock()
+    private var cache: [String: UnsafeMutablePointer<Float>] = [:]
+
+    public init(pack: VLPackFile) { self.pack = pack }
+
+    public convenience init(path: String) throws { try self.init(pack: VLPackFile(path: path)) }
+
+    deinit { for p in cache.values { p.deallocate() } }
+
+    // MARK: - Configs
+
+    /// The `config` object of a component in the header (`eva_vit`, `blip2_qformer`, ...).
+    public func config(_ component: String) throws(InferenceError) -> JSONValue {
+        guard let c = pack.parts.components[key: component]?[key: "config"] else { throw .missingComponent(component) }
+        return c
+    }
+
+    public func hasComponent(_ component: String) -> Bool { pack.parts.components[key: component] != nil }
+
+    // MARK: - Tensors
+
+    /// The table row of `name`, checked to have exactly `shape`.
+    public func tensor(_ name: String, shape: [Int]) throws(InferenceError) -> VLPackTensor {
+        guard let t = pack.tensor(named: name) else { throw .missingTensor(name) }
+        guard t.shape == shape else { throw .shapeMismatch(tensor: name, expected: shape, actual: t.shape) }
+        return t
+    }
+
+    /// A small tensor as f32 (biases, norm weights, embeddings): zero-copy when stored F32, otherwise
+    /// converted once and cached. O(n) the first time, O(1) after.
+    public func vector(_ name: String, shape: [Int]) throws(InferenceError) -> UnsafePointer<Float> {
+        let t = try tensor(name, shape: shape)
+        if let p = zeroCopy(t) { return p }
+        lock.lock()
+        defer { lock.unlock() }
+        if let p = cache[name] { return UnsafePointer(p) }
+        let count = shape.reduce(1, *)
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+        try convert(t, rows: 0..<rowCount(t), into: p)
+        cache[name] = p
+        return UnsafePointer(p)
+    }
+
+    /// A weight matrix `[rows, cols]` as f32: zero-copy when stored F32, otherwise converted into
+    /// `scratch` (both cores, O(rows·cols)); the pointer is valid until `scratch` is reused.
+    public func matrix(_ name: String, rows: Int, cols: Int, into scratch: FloatBuffer) throws(InferenceError) -> UnsafePointer<Float> {
+        try matrix(name, shape: [rows, cols], into: scratch)
+    }
+
+    /// Like `matrix(_:rows:cols:into:)` for any shape whose last dimension is the row length
+    /// (e.g. a conv kernel `[out, c, kh, kw]` read as `[out, c·kh·kw]`).
+    public func matrix(_ name: String, shape: [Int], into scratch: FloatBuffer) throws(InferenceError) -> UnsafePointer<Float> {
+        let t = try tensor(name, shape: shape)
+        if let p = zeroCopy(t) { return p }
+        let dst = scratch.reserve(shape.reduce(1, *))
+        let rows = rowCount(t)
+        var failure: InferenceError?
+        if rows >= 64 {
+            let out = Shared(dst)
+            let errors = Shared(UnsafeMutablePointer<InferenceError?>.allocate(capacity: 2))
+            errors.p.initialize(repeating: nil, count: 2)
+            defer { errors.p.deallocate() }
+            let parts = min(2, Parallel.threads)
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                do { try self.convert(t, rows: rows * part / parts ..< rows * (part + 1) / parts, into: out.p) }
+                catch { errors.p[part] = error as? InferenceError }
+            }
+            failure = errors.p[0] ?? errors.p[1]
+        } else {
+            do { try convert(t, rows: 0..<rows, into: dst) } catch { failure = error }
+        }
+        if let failure { throw failure }
+        return UnsafePointer(dst)
+    }
+
+    /// The storage of `name` (`F32`, `F16`, `Q4_K`, ...), or nil when absent.
+    public func storage(of name: String) -> StorageType? { pack.tensor(named: name)?.storage }
+
+    // MARK: - Conversion
+
+    private func rowCount(_ t: VLPackTensor) -> Int {
+        guard let last = t.shape.last, last > 0 else { return 1 }
+        return t.shape.reduce(1, *) / last
+    }
+
+    private func zeroCopy(_ t: VLPackTensor) -> UnsafePointer<Float>? {
+        guard t.storage == .plain(.f32) else { return nil }
+        let base = pack.bytes(of: t).buffer.baseAddress!
+        guard Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 else { return nil }
+        return base.assumingMemoryBound(to: Float.self)
+    }
+
+    /// Converts whole rows `rows` of `t` into `dst` (laid out as the full tensor). Element-exact for
+    /// F32/F16/BF16; the GGUF dequantizers for blocks.
+    private func convert(_ t: VLPackTensor, rows: Range<Int>, into dst: UnsafeMutablePointer<Float>) throws(InferenceError) {
+        let rowLength = t.shape.last ?? 1
+        let src = pack.bytes(of: t).buffer
+        let out = dst + rows.lowerBound * rowLength
+        let n = rows.count * rowLength
+        guard n > 0 else { return }
+        switch t.storage {
+        case .plain(.f32):
+            // Only reached for a misaligned F32 tensor: copy bytewise.
+            UnsafeMutableRawPointer(out).copyMemory(from: src.baseAddress! + rows.lowerBound * rowLength * 4, byteCount: n * 4)
+        case .plain(.f16):
+            vl_f16_to_f32(UnsafeRawPointer(src.baseAddress! + rows.lowerBound * rowLength * 2).assumingMemoryBound(to: UInt16.self), out, n, 1)
+        case .plain(.bf16):
+            vl_bf16_to_f32(UnsafeRawPointer(src.baseAddress! + rows.lowerBound * rowLength * 2).assumingMemoryBound(to: UInt16.self), out, n)
+        case let .blocks(format):
+            guard let type = QuantType(rawValue: format.rawValue) else {
+                throw .unsupportedStorage(tensor: t.name, storage: t.storage.name)
+            }
+            let rowBytes = rowLength / format.elementsPerBlock * format.bytesPerBlock
+            let blocks = UnsafeRawBufferPointer(rebasing: src[rows.lowerBound * rowBytes ..< rows.upperBound * rowBytes])
+            do {
+                try Quantizer.dequantize(type, blocks: blocks, rowLength: rowLength, into: UnsafeMutableBufferPointer(start: out, count: n))
+            } catch {
+                throw .unsupportedStorage(tensor: t.name, storage: t.storage.name)
+            }
+        case .plain:
+            throw .unsupportedStorage(tensor: t.name, storage: t.storage.name)
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import Testing
+@testable import VLConvert
+import VLCore
+import VLPackFormat
+
+/// Bad inputs and configs are refused with the rule that failed, and leave no output behind.
+@Suite struct ConversionErrorTests {
+    @Test func shapeContradictingTheConfigIsRefused() throws {
+        let dir = try Paths.scratch("shape")
+        let out = (dir as NSString).appendingPathComponent("o.vlpack")
+        var overrides = try sampleOverrides()
+        overrides = ["eva_vit": ["image_size": 28, "patch_size": 14, "width": 160, "depth": 2, "heads": 2, "mlp": 512]]
+        #expect(rule { _ = try convert([Paths.fixture("samples/eva_vit_g.pth")], output: out) { $0.configOverrides = overrides } } == "shapeMismatch")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    @Test func missingBlocksAreRefused() throws {
+        let out = (try Paths.scratch("missing") as NSString).appendingPathComponent("o.vlpack")
+        let overrides: JSONValue = ["eva_vit": ["image_size": 28, "patch_size": 14, "width": 160, "depth": 4, "heads": 2, "mlp": 704]]
+        #expect(rule { _ = try convert([Paths.fixture("samples/eva_vit_g.pth")], output: out) { $0.configOverrides = overrides } } == "missingTensor")
+    }
+
+    @Test func unknownCheckpointsAndDuplicatesAreRefused() throws {
+        let out = (try Paths.scratch("dup") as NSString).appendingPathComponent("o.vlpack")
+        #expect(rule { _ = try convert([Paths.fixture("good/dtypes.pt")], output: out) } == "unknownFamily")
+        let eva = Paths.fixture("samples/eva_vit_g.pth")
+        let overrides = try sampleOverrides()
+        #expect(rule { _ = try convert([eva, eva], output: out) { $0.configOverrides = overrides } } == "duplicateComponent")
+    }
+
+    @Test func unmappedTensorsNeedAllowUnmapped() throws {
+        let dir = try Paths.scratch("unmapped")
+        let input = (dir as NSString).appendingPathComponent("eva.safetensors")
+        try writeTinyEVA(to: input, extra: ["blocks.0.attn.relative_position_bias_table"])
+        let out = (dir as NSString).appendingPathComponent("o.vlpack")
+        #expect(rule { _ = try convert([input], output: out) { $0.configOverrides = tinyEVAConfig } } == "unmappedTensor")
+        let file = try convert([input], output: out) { $0.configOverrides = tinyEVAConfig; $0.allowUnmapped = true }
+        #expect(file.tensor(named: "extra.eva_vit.blocks.0.attn.relative_position_bias_table") != nil)
+    }
+
+    /// Narrowing to f16 counts overflowing values and refuses; the half-written output vanishes.
+    @Test func f16OverflowIsRefusedAndLeavesNothing() throws {
+        let dir = try Paths.scratch("overflow")
+        let input = (dir as NSString).appendingPathComponent("eva.safetensors")
+        try writeTinyEVA(to: input, firstValue: 1e6)
+        let out = (dir as NSString).appendingPathComponent("o.vlpack")
+        #expect(rule { _ = try convert([input], output: out) { $0.configOverrides = tinyEVAConfig; $0.dtype = .f16 } } == "narrowingOverflow")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["eva.safetensors"])
+        var allow = Converter.Options()
+        allow.allowOverflow = true
+        let file = try convert([input], output: out, configure: { $0.configOverrides = tinyEVAConfig; $0.dtype = .f16 }, writeOptions: allow)
+        let cls = try #require(file.tensor(named: "vision.encoder.cls_token"))
+        #expect(cls.storage == .plain(.f16))
+        #expect(file.bytes(of: cls).withUnsafeBytes { $0.loadUnaligned(as: UInt16.self) } == 0x7C00)
+    }
+
+    @Test func outputMayNotOverwriteAnInput() throws {
+        let dir = try Paths.scratch("overwrite")
+        let input = (dir as NSString).appendingPathComponent("eva.safetensors")
+        try writeTinyEVA(to: input)
+        let before = try Data(contentsOf: URL(fileURLWithPath: input))
+        #expect(rule { _ = try convert([input], output: input) { $0.configOverrides = tinyEVAConfig } } == "overwritesInput")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: input)) == before)
+    }
+
+    @Test func componentsMustAgree() throws {
+        let video = ConversionPlan.Component(name: "video_branch", family: .videoLLaMAVL, input: "vl.pth", config: [("llm_hidden", 4096)])
+        let llm = ConversionPlan.Component(name: "llm", family: .llamaHF, input: "llama", config: [("hidden", 5120)])
+        #expect(rule { try ConversionPlan.checkAcross([video, llm]) } == "crossComponentMismatch")
+        #expect(rule { try ConversionPlan.checkAcross([video]) } == nil)
+    }
+}
+
+@Suite struct MapLanguageTests {
+    @Test(arguments: [
+        ("blocks.{i}.attn.qkv.weight", "blocks.12.attn.qkv.weight", ["i": "12"]),
+        ("blocks.{i}.**", "blocks.39.mlp.fc1.weight", ["i": "39"]),
+        ("modality_trunks.{tower}.**", "modality_trunks.vision.blocks.0.x", ["tower": "vision"]),
+        ("norm.**", "norm.weight", [:]),
+    ] as [(String, String, [String: String])])
+    func patternsMatch(_ pattern: String, _ name: String, _ captures: [String: String]) throws {
+        #expect(try NamePattern(pattern).match(name) == captures)
+    }
+
+    @Test(arguments: [
+        ("blocks.{i}.attn.qkv.weight", "blocks.x.attn.qkv.weight"),
+        ("blocks.{i}.attn.qkv.weight", "blocks.1.attn.qkv.weight.extra"),
+        ("norm.**", "fc_norm.weight"),
+    ])
+    func patternsRefuse(_ pattern: String, _ name: String) throws {
+        #expect(try NamePattern(pattern).match(name) == nil)
+    }
+
+    @Test func expressions() throws {
+        let v = ["width": 1408, "image_size": 224, "patch_size": 14, "mel_bins": 128, "kernel": 16, "stride": 10, "target_length": 204]
+        #expect(try ShapeExpression.evaluate("3*width", v) == 4224)
+        #expect(try ShapeExpression.evaluate("(image_size/patch_size)*(image_size/patch_size)+1", v) == 257)
+        #expect(try ShapeExpression.evaluate("((mel_bins-kernel)/stride+1)*((target_length-kernel)/stride+1)+1", v) == 229)
+        #expect(throws: ShapeExpression.Failure.self) { try ShapeExpression.evaluate("3*depth", v) }
+        #expect(throws: ShapeExpression.Failure.self) { try ShapeExpression.evaluate("3*", v) }
+    }
+
+    @Test func rotaryPermutationIsABijectionAndInvertible() {
+        for headDim in [4, 64, 128] {
+            let rows = 3 * headDim
+            let forward = (0..<rows).map { RotaryPermutation.metaRow(forHFRow: $0, headDim: headDim) }
+            #expect(Set(forward).count == rows)
+            for r in 0..<rows { #expect(RotaryPermutation.hfRow(forMetaRow: forward[r], headDim: headDim) == r) }
+        }
+        // Spec §5.2: HF row h·hd + c·hd/2 + i = Meta row h·hd + 2i + c.
+        #expect(RotaryPermutation.metaRow(forHFRow: 64 + 1, headDim: 128) == 3)
+        #expect(RotaryPermutation.metaRow(forHFRow: 128 + 2, headDim: 128) == 128 + 4)
+    }
+
+    @Test func everyBundledMapLoads() throws {
+        let maps = try ModelMap.bundled()
+        #expect(maps.count == 7)
+    }
+}

@@ -1,0 +1,177 @@
+import CVLKernels
+import Foundation
+import Testing
+import VLCore
+import VLInference
+import VLPackFormat
+import VLQuant
+
+/// The BLAS/C ops held equal to the double-precision `ReferenceOps`, and the weight access layer to
+/// the plain-Swift dequantizers.
+@Suite struct OpsTests {
+    /// f32 rounding over sums of ≤ a few hundred terms.
+    static let opTolerance: Float = 2e-5
+
+    struct RNG {
+        var state: UInt64
+        mutating func next() -> Float {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: state >> 11) % 2_000_001 - 1_000_000) / 1_000_000
+        }
+        mutating func array(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in next() * scale } }
+    }
+
+    static func maxDiff(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - $1) }.max() ?? 0 }
+
+    @Test func linearMatchesReference() {
+        var rng = RNG(state: 1)
+        let (m, k, n) = (7, 45, 33)
+        let x = rng.array(m * k), w = rng.array(n * k), b = rng.array(n)
+        for bias in [b, nil] {
+            var y = [Float](repeating: .nan, count: m * n)
+            y.withUnsafeMutableBufferPointer { yp in
+                x.withUnsafeBufferPointer { xp in
+                    w.withUnsafeBufferPointer { wp in
+                        if let bias {
+                            bias.withUnsafeBufferPointer { bp in
+                                Ops.linear(xp.baseAddress!, rows: m, in: k, weight: wp.baseAddress!, bias: bp.baseAddress!, out: n, into: yp.baseAddress!)
+                            }
+                        } else {
+                            Ops.linear(xp.baseAddress!, rows: m, in: k, weight: wp.baseAddress!, bias: nil, out: n, into: yp.baseAddress!)
+                        }
+                    }
+                }
+            }
+            #expect(Self.maxDiff(y, ReferenceOps.linear(x, rows: m, in: k, weight: w, bias: bias, out: n)) < Self.opTolerance)
+        }
+    }
+
+    @Test(arguments: [Float(1e-6), 1e-5, 1e-12])
+    func layerNormMatchesReferenceAtEachEps(eps: Float) {
+        var rng = RNG(state: 2)
+        let (rows, d) = (37, 160)
+        // An offset mean and a small spread: the two-pass variance must not lose it.
+        let x = rng.array(rows * d).map { 3 + $0 * 0.01 }, w = rng.array(d), b = rng.array(d)
+        var y = x
+        y.withUnsafeMutableBufferPointer { yp in
+            Ops.layerNorm(yp.baseAddress!, rows: rows, dim: d, weight: w, bias: b, eps: eps, into: yp.baseAddress!)
+        }
+        #expect(Self.maxDiff(y, ReferenceOps.layerNorm(x, dim: d, weight: w, bias: b, eps: eps)) < 1e-4)
+    }
+
+    @Test func geluIsTheExactErfForm() {
+        var rng = RNG(state: 3)
+        let x = rng.array(100_000, scale: 8) + [0, -0, 1e-30, -1e-30, 10, -10, 30, -30]
+        var y = x
+        y.withUnsafeMutableBufferPointer { Ops.gelu($0.baseAddress!, count: $0.count) }
+        let want = ReferenceOps.gelu(x)
+        for i in x.indices { #expect(abs(y[i] - want[i]) <= 2e-6 * max(1, abs(want[i])), "x = \(x[i])") }
+        // The vectorized erf against libm's erff on the same inputs.
+        var libm = x
+        libm.withUnsafeMutableBufferPointer { vl_gelu_erf_libm_f32($0.baseAddress!, $0.count) }
+        for i in x.indices { #expect(abs(y[i] - libm[i]) <= 1e-6 * max(1, abs(libm[i])), "x = \(x[i])") }
+        // The tanh approximation differs from erf by ~1e-4 at x = 2: check it is not that one.
+        let v: Float = 2, tanhForm = 0.5 * v * (1 + tanh(0.7978845608 * (v + 0.044715 * v * v * v)))
+        #expect(abs(ReferenceOps.gelu([v])[0] - tanhForm) > 5e-5)
+    }
+
+    @Test(arguments: [(1, 1), (2, 3), (4, 2)])
+    func attentionMatchesReference(batches: Int, heads: Int) {
+        var rng = RNG(state: 4)
+        let (nq, nk, dh) = (5, 9, 8), width = heads * dh
+        // Q from a fused [q | k | v] buffer (EVA's layout), K and V from separate buffers (BERT's).
+        let qkv = rng.array(batches * nq * 3 * width, scale: 2)
+        let k = rng.array(batches * nk * width, scale: 2), v = rng.array(batches * nk * width)
+        var out = [Float](repeating: .nan, count: batches * nq * width)
+        let scratch = FloatBuffer()
+        qkv.withUnsafeBufferPointer { q in
+            k.withUnsafeBufferPointer { kp in
+                v.withUnsafeBufferPointer { vp in
+                    out.withUnsafeMutableBufferPointer { o in
+                        Ops.attention(q: q.baseAddress!, qStride: 3 * width, k: kp.baseAddress!, kStride: width, v: vp.baseAddress!,
+                                      vStride: width, out: o.baseAddress!, outStride: width,
+                                      shape: .init(batches: batches, queries: nq, keys: nk, heads: heads, headDim: dh), scratch: scratch)
+                    }
+                }
+            }
+        }
+        for b in 0..<batches {
+            var q: [Float] = []
+            for r in 0..<nq {
+                let start: Int = (b * nq + r) * 3 * width
+                q += qkv[start..<(start + width)]
+            }
+            let kv: Range<Int> = (b * nk * width)..<((b + 1) * nk * width)
+            let rows: Range<Int> = (b * nq * width)..<((b + 1) * nq * width)
+            let want = ReferenceOps.attention(q: q, k: Array(k[kv]), v: Array(v[kv]), queries: nq, keys: nk, heads: heads, headDim: dh)
+            #expect(Self.maxDiff(Array(out[rows]), want) < Self.opTolerance)
+        }
+    }
+
+    @Test func errorMetricsAndTolerances() {
+        let m = ErrorMetrics(got: [1, 2, 3.001], want: [1, 2, 3])
+        #expect(abs(m.maxAbs - 0.001) < 1e-6)
+        #expect(abs(m.relL2 - 0.001 / 14.0.squareRoot()) < 1e-6)
+        #expect(m.cosine > 0.99999 && m.cosine <= 1.0000001)
+        #expect(Tolerance.forStorages([.plain(.f32), .plain(.f16), .plain(.bf16)]) == .float)
+        #expect(Tolerance.forStorages([.plain(.f16), .blocks(.q8_0)]) == .q8)
+        #expect(Tolerance.forStorages([.blocks(.q8_0), .blocks(.q6_K), .blocks(.q4_K)]) == .q4)
+        #expect(Tolerance.float.accepts(m) == false)
+        #expect(Tolerance.q8.accepts(m))
+    }
+
+    /// Every storage the weight layer reads, in a crafted file, against the plain-Swift dequantizers.
+    @Test func weightsConvertEveryStorageExactly() throws {
+        var rng = RNG(state: 5)
+        let rows = 70, cols = 512  // ≥ 64 rows: the two-thread conversion path
+        let values = rng.array(rows * cols)
+        var plan: [VLPackTensorPlan] = [.init(name: "f32", dtype: .f32, shape: [rows, cols]),
+                                        .init(name: "f16", dtype: .f16, shape: [rows, cols]),
+                                        .init(name: "bf16", dtype: .bf16, shape: [rows, cols])]
+        var contents: [String: [UInt8]] = [
+            "f32": values.withUnsafeBytes { Array($0) },
+            "f16": values.map { FloatConversion.float16FromFloat($0) }.withUnsafeBytes { Array($0) },
+            "bf16": values.map { FloatConversion.bfloat16FromFloat($0) }.withUnsafeBytes { Array($0) },
+        ]
+        for q in QuantType.allCases {
+            var blocks = [UInt8](repeating: 0, count: rows * cols / q.elementsPerBlock * q.bytesPerBlock)
+            try values.withUnsafeBufferPointer { v in try blocks.withUnsafeMutableBytes { try Quantizer.quantize(q, rows: v, rowLength: cols, into: $0) } }
+            plan.append(.init(name: q.rawValue, storage: .blocks(BlockFormat(rawValue: q.rawValue)!), shape: [rows, cols]))
+            contents[q.rawValue] = blocks
+        }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("weights-\(UUID().uuidString).vlpack").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let writer = try VLPackWriter(path: path, plan: plan)
+        for p in plan { try writer.write(tensor: p.name, contents: contents[p.name]!) }
+        _ = try writer.finish()
+
+        let weights = try Weights(path: path)
+        let scratch = FloatBuffer()
+        for p in plan {
+            let got = Array(UnsafeBufferPointer(start: try weights.matrix(p.name, rows: rows, cols: cols, into: scratch), count: rows * cols))
+            var want = [Float](repeating: 0, count: rows * cols)
+            switch p.storage {
+            case .plain(.f32): want = values
+            case .plain(.f16): want = values.map { FloatConversion.floatFromFloat16(FloatConversion.float16FromFloat($0)) }
+            case .plain(.bf16): want = values.map { FloatConversion.floatFromBFloat16(FloatConversion.bfloat16FromFloat($0)) }
+            case let .blocks(b):
+                try contents[p.name]!.withUnsafeBytes { raw in
+                    try want.withUnsafeMutableBufferPointer {
+                        try Quantizer.dequantizeRef(QuantType(rawValue: b.rawValue)!, blocks: raw, rowLength: cols, into: $0)
+                    }
+                }
+            default: Issue.record("unexpected storage")
+            }
+            #expect(got == want, "\(p.name)")
+            // Small tensors go through the cached path: same values.
+            if p.name == "f16" {
+                let v = try weights.vector("f16", shape: [rows, cols])
+                #expect(Array(UnsafeBufferPointer(start: v, count: rows * cols)) == want)
+            }
+        }
+        #expect(throws: InferenceError.shapeMismatch(tensor: "f32", expected: [cols, rows], actual: [rows, cols])) {
+            _ = try weights.matrix("f32", rows: cols, cols: rows, into: scratch)
+        }
+        #expect(throws: InferenceError.missingTensor("nope")) { _ = try weights.vector("nope", shape: [1]) }
+    }
+}

@@ -1,0 +1,62 @@
+import Testing
+import VLInference
+import VLPackFormat
+
+/// Every stage of the vision branch against the committed reference (Fixtures/reference, written by
+/// transformers' BLIP-2 modules from the same sample checkpoints), at the named tolerances.
+@Suite(.serialized) struct VisionParityTests {
+    static func check(_ path: String) throws -> [StageResult] {
+        let branch = try VideoBranch(weights: Weights(path: path))
+        return try VisionReferenceCheck.run(branch: branch, reference: ReferenceFile(path: Samples.reference))
+    }
+
+    static let stageNames = ["vision.encoder.out", "vision.ln.out", "vision.qformer.out", "video.qformer.out", "video.out"]
+
+    @Test(arguments: ["keep", "f32"])
+    func floatWeightsMatchAtImplementationTolerance(variant: String) throws {
+        let results = try Self.check(variant == "f32" ? Samples.f32 : Samples.keep)
+        // Each stage from the reference's own input, and the chain from the frames at every later stage.
+        #expect(results.filter { !$0.chained }.map(\.name) == Self.stageNames)
+        #expect(results.filter(\.chained).map(\.name) == Array(Self.stageNames.dropFirst()))
+        for r in results {
+            #expect(r.tolerance == .float)
+            #expect(r.metrics.relL2 <= Tolerance.float.maxRelL2!, "\(r.name) \(r.chained ? "chained" : ""): rel_l2 \(r.metrics.relL2)")
+            #expect(r.pass)
+        }
+    }
+
+    @Test func q8WeightsPassTheStorageTolerance() throws {
+        let results = try Self.check(Samples.q8)
+        #expect(results.first { $0.name == "video.out" && $0.chained }?.tolerance == .q8)
+        for r in results { #expect(r.pass, "\(r.name): cosine \(r.metrics.cosine) (\(r.tolerance.name))") }
+    }
+
+    @Test func q4WeightsPassTheStorageTolerance() throws {
+        let pack = try VLPackFile(path: Samples.q4)
+        // The sample's rows (96–704 wide) hold no 256-blocks: every matrix falls back to Q4_1.
+        #expect(pack.tensor(named: "vision.encoder.blocks.0.attn.qkv.weight")?.storage == .blocks(.q4_1))
+        #expect(pack.tensor(named: "vision.qformer.layers.0.ffn.fc2.weight")?.storage == .blocks(.q4_1))
+        let results = try Self.check(Samples.q4)
+        let final = try #require(results.first { $0.name == "video.out" && $0.chained })
+        #expect(final.tolerance == .q4)
+        #expect(final.metrics.cosine >= Tolerance.q4.minCosine!)
+        for r in results { #expect(r.pass, "\(r.name): cosine \(r.metrics.cosine) (\(r.tolerance.name))") }
+    }
+
+    @Test func aSecondCallReusesBuffersAndGivesTheSameResult() throws {
+        let branch = try VideoBranch(weights: Weights(path: Samples.keep))
+        let ref = try ReferenceFile(path: Samples.reference)
+        let frames = try #require(try ref.tensor("input.frames", rank: 4))
+        let first = try branch.forward(frames: frames.values, count: frames.shape[0])
+        let one = try branch.forward(frames: Array(frames.values.prefix(frames.values.count / 2)), count: 1)
+        let again = try branch.forward(frames: frames.values, count: frames.shape[0])
+        #expect(first == again)
+        #expect(one.count == first.count && one != first)
+    }
+
+    @Test func wrongInputsAreRefused() throws {
+        let branch = try VideoBranch(weights: Weights(path: Samples.keep))
+        #expect(throws: InferenceError.self) { try branch.forward(frames: [1, 2, 3], count: 1) }
+        #expect(throws: InferenceError.self) { try branch.forward(frames: [Float](repeating: 0, count: 9 * 3 * 28 * 28), count: 9) }
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+import VLCore
+import VLSafetensors
+
+/// `vlpack verify --reference` through the executable: the sample model against the committed
+/// reference, a corrupted reference, and argument validation.
+@Suite(.enabled(if: CLI.binary != nil, "build the vlpack executable first (make test does)"), .serialized)
+struct VerifyReferenceTests {
+    static let reference = "Fixtures/reference/sample_vision.safetensors"
+    static let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vlpack-verify-\(getpid())").path
+
+    /// The vision samples converted by the CLI itself.
+    static let model: String = {
+        let out = "\(folder)/sample.vlpack"
+        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let s = "Fixtures/samples"
+        _ = try? CLI.run(["convert", "\(s)/eva_vit_g.pth", "\(s)/blip2_pretrained_flant5xxl.pth", "\(s)/VL_tiny.pth",
+                          "--config", "\(s)/convert-config.json", "-o", out])
+        return out
+    }()
+
+    static func parse(_ text: String) throws -> JSONValue {
+        try text.utf8CString.withUnsafeBytes { try JSONValue.parse(UnsafeRawBufferPointer(rebasing: $0.dropLast())) }
+    }
+
+    @Test func sampleModelPassesEveryStage() throws {
+        let r = try CLI.run(["verify", Self.model, "--reference", Self.reference, "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try Self.parse(r.stdout)
+        let stages = try #require(json[key: "stages"]?.array)
+        #expect(stages.count == 9)  // 5 stages from their own inputs + 4 chained
+        for s in stages {
+            #expect(s[key: "pass"]?.bool == true)
+            #expect(s[key: "tolerance"]?[key: "name"]?.string == "float")
+            #expect((s[key: "rel_l2"]?.double ?? 1) <= 1e-4)
+            #expect(s[key: "max_abs"]?.double != nil && s[key: "cosine"]?.double != nil)
+        }
+        let names = stages.compactMap { $0[key: "name"]?.string }
+        #expect(names.contains("vision.encoder.out") && names.contains("video.out (chained)"))
+
+        let text = try CLI.run(["verify", Self.model, "--reference", Self.reference])
+        #expect(text.status == 0)
+        #expect(text.stdout.contains("PASS") && !text.stdout.contains("FAIL"))
+    }
+
+    @Test func aWrongReferenceFailsWithNonZeroExit() throws {
+        // The committed reference with `video.out` scaled by 1.01: that stage (own input and chained) FAILs.
+        let source = try SafetensorsFile(path: CLI.root.appendingPathComponent(Self.reference).path)
+        let path = "\(Self.folder)/wrong.safetensors"
+        var writer = SafetensorsWriter(path: path)
+        for e in source.entries {
+            var bytes = try source.bytes(of: e).withUnsafeBytes { Array($0) }
+            if e.name == "video.out" {
+                bytes.withUnsafeMutableBytes { raw in
+                    for i in 0..<(raw.count / 4) {
+                        raw.storeBytes(of: raw.loadUnaligned(fromByteOffset: i * 4, as: Float.self) * 1.01, toByteOffset: i * 4, as: Float.self)
+                    }
+                }
+            }
+            try writer.add(name: e.name, dtype: e.dtype, shape: e.shape, contents: bytes)
+        }
+        try writer.finish()
+        let r = try CLI.run(["verify", Self.model, "--reference", path, "--json"])
+        #expect(r.status != 0)
+        let stages = try #require(try Self.parse(r.stdout)[key: "stages"]?.array)
+        let failed = stages.filter { $0[key: "pass"]?.bool == false }.compactMap { $0[key: "name"]?.string }
+        #expect(failed == ["video.out", "video.out (chained)"])
+    }
+
+    @Test func integrityAndReferenceTogether() throws {
+        let r = try CLI.run(["verify", Self.model, "--integrity", "--reference", Self.reference, "--json"])
+        #expect(r.status == 0)
+        let json = try Self.parse(r.stdout)
+        #expect(json[key: "ok"]?.bool == true && json[key: "pass"]?.bool == true)
+    }
+
+    @Test func somethingToVerifyIsRequired() throws {
+        let r = try CLI.run(["verify", Self.model])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("--integrity") && r.stderr.contains("--reference"))
+    }
+}
