@@ -255,6 +255,15 @@ static void q6_k_block(const float *x, uint8_t *y, int avx2) {
     for (int j = 0; j < 16; j++) {
         int s = vl_nearest_int(iscale * scales[j]);
         sc[j] = (int8_t)(s < 127 ? s : 127);
+    }
+#if VL_HAVE_K_AVX2
+    if (avx2) {  // the refinement below, 8 sub-blocks per instruction
+        vl_q6k_refine8_avx2(x, d, sc, L);
+        vl_q6k_refine8_avx2(x + 128, d, sc + 8, L + 128);
+        for (int j = 0; j < 16; j++) y[192 + j] = (uint8_t)(int8_t)sc[j];
+    }
+#endif
+    for (int j = 0; j < 16 && !avx2; j++) {
         const float *xs = x + 16 * j;
         uint8_t *Ls = L + 16 * j;
         q6k_levels(xs, d, sc[j], Ls);

@@ -255,4 +255,71 @@ AVX2 void vl_q6k_fit8_avx2(const float *x, uint8_t *L, float *scales) {
     }
 }
 
+/// The refinement of q6_k_block for 8 consecutive sub-blocks (128 values): levels for sc[j], then
+/// sc[j] ± 1, ± 2 (within int8), keeping strictly better ones (updates sc[8] and L[128], offset by 32).
+AVX2 void vl_q6k_refine8_avx2(const float *x, float d, int *sc, uint8_t *L) {
+    enum { N = 16, R = 2 };
+    __m256 xv[N];
+    __m256i Lv[N], cand[N];
+    for (int i = 0; i < N; i++) {
+        xv[i] = _mm256_setr_ps(x[i], x[16 + i], x[32 + i], x[48 + i], x[64 + i], x[80 + i], x[96 + i], x[112 + i]);
+        Lv[i] = _mm256_setr_epi32(L[i], L[16 + i], L[32 + i], L[48 + i], L[64 + i], L[80 + i], L[96 + i], L[112 + i]);
+    }
+    const __m256 dv = _mm256_set1_ps(d);
+    const __m256i s0 = _mm256_loadu_si256((const __m256i *)sc), k32 = _mm256_set1_epi32(32);
+    __m256i sv = s0;
+    // levels: where d·sc ≠ 0, L = clamp(round(x / (d·sc)), −32, 31) + 32; error in double per lane.
+#define Q6_LEVELS(DS, LV)                                                                                   \
+    do {                                                                                                    \
+        const __m256 nz = _mm256_cmp_ps(DS, _mm256_setzero_ps(), _CMP_NEQ_UQ);                             \
+        for (int i = 0; i < N; i++)                                                                         \
+            LV[i] = seli(LV[i], _mm256_add_epi32(clamp8(nearest_int8(_mm256_div_ps(xv[i], DS)), -32, 31), k32), nz); \
+    } while (0)
+#define Q6_ERROR(DS, LV, LO, HI)                                                                            \
+    do {                                                                                                    \
+        __m256d elo = _mm256_setzero_pd(), ehi = _mm256_setzero_pd();                                       \
+        for (int i = 0; i < N; i++) {                                                                       \
+            const __m256 r = _mm256_mul_ps(DS, _mm256_cvtepi32_ps(_mm256_sub_epi32(LV[i], k32)));           \
+            const __m256d dlo = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(r)), _mm256_cvtps_pd(_mm256_castps256_ps128(xv[i]))); \
+            const __m256d dhi = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(r, 1)), _mm256_cvtps_pd(_mm256_extractf128_ps(xv[i], 1))); \
+            elo = _mm256_add_pd(elo, _mm256_mul_pd(dlo, dlo));                                              \
+            ehi = _mm256_add_pd(ehi, _mm256_mul_pd(dhi, dhi));                                              \
+        }                                                                                                   \
+        LO = elo;                                                                                           \
+        HI = ehi;                                                                                           \
+    } while (0)
+    const __m256 ds0 = _mm256_mul_ps(dv, _mm256_cvtepi32_ps(s0));
+    Q6_LEVELS(ds0, Lv);
+    __m256d best_lo, best_hi;
+    Q6_ERROR(ds0, Lv, best_lo, best_hi);
+    for (int off = -R; off <= R; off++) {
+        if (off == 0) continue;
+        const __m256i c = _mm256_add_epi32(s0, _mm256_set1_epi32(off));
+        const __m256i bad = _mm256_or_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(-128), c), _mm256_cmpgt_epi32(c, _mm256_set1_epi32(127)));
+        const int valid = ~_mm256_movemask_ps(_mm256_castsi256_ps(bad)) & 0xFF;
+        if (!valid) continue;
+        const __m256 ds = _mm256_mul_ps(dv, _mm256_cvtepi32_ps(c));
+        for (int i = 0; i < N; i++) cand[i] = k32;
+        Q6_LEVELS(ds, cand);
+        __m256d e_lo, e_hi;
+        Q6_ERROR(ds, cand, e_lo, e_hi);
+        const int take_bits = (_mm256_movemask_pd(_mm256_cmp_pd(e_lo, best_lo, _CMP_LT_OQ))
+                               | _mm256_movemask_pd(_mm256_cmp_pd(e_hi, best_hi, _CMP_LT_OQ)) << 4) & valid;
+        if (!take_bits) continue;
+        const __m256 take = mask_from_bits(take_bits);
+        for (int i = 0; i < N; i++) Lv[i] = seli(Lv[i], cand[i], take);
+        best_lo = _mm256_blendv_pd(best_lo, e_lo, _mm256_castsi256_pd(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(_mm256_castps_si256(take)))));
+        best_hi = _mm256_blendv_pd(best_hi, e_hi, _mm256_castsi256_pd(_mm256_cvtepi32_epi64(_mm256_extracti128_si256(_mm256_castps_si256(take), 1))));
+        sv = seli(sv, c, take);
+    }
+#undef Q6_LEVELS
+#undef Q6_ERROR
+    _mm256_storeu_si256((__m256i *)sc, sv);
+    int32_t lanes[8];
+    for (int i = 0; i < N; i++) {
+        _mm256_storeu_si256((__m256i *)lanes, Lv[i]);
+        for (int j = 0; j < 8; j++) L[16 * j + i] = (uint8_t)lanes[j];
+    }
+}
+
 #endif

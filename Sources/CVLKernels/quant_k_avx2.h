@@ -13,5 +13,7 @@ void vl_q4k_fit8_avx2(const float *x, uint8_t *L, float *scales, float *mins);
 void vl_q4k_refine8_avx2(const float *x, float d, float dmin, int *ls, int *lm, uint8_t *L);
 /// fit_symmetric of 8 consecutive Q6_K sub-blocks (128 values): levels L[128] (offset by 32), scales[8].
 void vl_q6k_fit8_avx2(const float *x, uint8_t *L, float *scales);
+/// The refinement of q6_k_block for 8 consecutive sub-blocks: updates sc[8] and L[128].
+void vl_q6k_refine8_avx2(const float *x, float d, int *sc, uint8_t *L);
 #endif
 #endif
