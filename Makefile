@@ -53,16 +53,17 @@ demo: release
 	    --config $(SAMPLES)/convert-config.json --dtype $$d -o out/vision-$$d.vlpack || exit 1; \
 	  $(BIN_RELEASE) verify out/vision-$$d.vlpack --integrity --reference Fixtures/reference/sample_vision.safetensors || exit 1; \
 	done
-	@for m in $(DEMO_OUT) out/vision-f32.vlpack; do \
-	  echo "== embed the sample video with $$m and verify it against Fixtures/reference/sample_video.safetensors"; \
-	  $(BIN_RELEASE) embed $$m --video Fixtures/media/hd709.mp4 -o out/video-embedding.safetensors || exit 1; \
-	  $(BIN_RELEASE) verify $$m --reference Fixtures/reference/sample_video.safetensors \
-	    --embedding out/video-embedding.safetensors || exit 1; \
-	done
 	@echo "== vlpack quantize $(DEMO_OUT) --type q4_k_m (error summary per component)"
 	@$(BIN_RELEASE) quantize $(DEMO_OUT) -o out/sample-q4_k_m.vlpack --type q4_k_m | grep '^summary'
 	@echo "== vlpack export out/sample-q4_k_m.vlpack --to gguf (the LLM for llama.cpp)"
 	@$(BIN_RELEASE) export out/sample-q4_k_m.vlpack --to gguf -o out/llm-q4_k_m.gguf 2> /dev/null
+	@for m in $(DEMO_OUT) out/vision-f32.vlpack out/sample-q4_k_m.vlpack; do \
+	  echo "== embed the sample video with $$m and verify it against Fixtures/reference/sample_video.safetensors"; \
+	  $(BIN_RELEASE) embed $$m --video Fixtures/media/hd709.mp4 -o out/video-embedding.safetensors || exit 1; \
+	  $(BIN_RELEASE) verify $$m --reference Fixtures/reference/sample_video.safetensors \
+	    --embedding out/video-embedding.safetensors > out/verify.txt || { cat out/verify.txt; exit 1; }; \
+	  tail -1 out/verify.txt; \
+	done
 
 test: deps
 	$(SWIFT) build
