@@ -47,8 +47,8 @@ public struct Tolerance: Sendable, Equatable {
         for s in storages {
             switch s {
             case .plain: break
-            case .blocks(.q8_0), .blocks(.q6_K): if worst == .float { worst = .q8 }
-            case .blocks(.q4_0), .blocks(.q4_1), .blocks(.q4_K): worst = .q4
+            case .blocks(.q8_0), .blocks(.q6_k): if worst == .float { worst = .q8 }
+            case .blocks(.q4_0), .blocks(.q4_1), .blocks(.q4_k): worst = .q4
             }
         }
         return worst

@@ -1,35 +1,5 @@
 import VLCore
 
-/// Block-quantized encodings a `.vlpack` tensor may use. Raw values are the spellings in the tensor
-/// table. Layouts (scale placement, nibble order) are those of ggml's blocks of the same names;
-/// the format layer treats a block as opaque bytes and only needs its size.
-public enum BlockFormat: String, Sendable, CaseIterable {
-    case q8_0 = "Q8_0"
-    case q4_0 = "Q4_0"
-    case q4_1 = "Q4_1"
-    case q4_K = "Q4_K"
-    case q6_K = "Q6_K"
-
-    /// Consecutive elements of one row encoded by one block.
-    public var elementsPerBlock: Int {
-        switch self {
-        case .q8_0, .q4_0, .q4_1: 32
-        case .q4_K, .q6_K: 256
-        }
-    }
-
-    /// Bytes of one block (packed, no padding).
-    public var bytesPerBlock: Int {
-        switch self {
-        case .q8_0: 34
-        case .q4_0: 18
-        case .q4_1: 20
-        case .q4_K: 144
-        case .q6_K: 210
-        }
-    }
-}
-
 /// How a tensor's elements are stored: one plain `DType` per element, or blocks of a `BlockFormat`.
 /// The tensor's `shape` is always its logical element shape, whichever the storage.
 public enum StorageType: Sendable, Hashable {

@@ -1,33 +1,11 @@
 import VLCore
 
-/// The GGUF block quantization types VLPack writes. Raw values are GGUF's type names. Every type's
-/// blocks are byte-for-byte the GGUF layout, so a GGUF writer copies them unchanged.
-public enum QuantType: String, Sendable, CaseIterable, Codable {
-    case q8_0 = "Q8_0"
-    case q4_0 = "Q4_0"
-    case q4_1 = "Q4_1"
-    case q4_k = "Q4_K"
-    case q6_k = "Q6_K"
+/// The GGUF block quantization types VLPack writes: the block encodings themselves (`BlockFormat`,
+/// whose blocks are byte-for-byte the GGUF layout, so a GGUF writer copies them unchanged), seen
+/// from the quantizer's side.
+public typealias QuantType = BlockFormat
 
-    /// Values per block; a row length must be a multiple of this.
-    public var elementsPerBlock: Int {
-        switch self {
-        case .q8_0, .q4_0, .q4_1: 32
-        case .q4_k, .q6_k: 256
-        }
-    }
-
-    /// Encoded bytes per block.
-    public var bytesPerBlock: Int {
-        switch self {
-        case .q8_0: 34
-        case .q4_0: 18
-        case .q4_1: 20
-        case .q4_k: 144
-        case .q6_k: 210
-        }
-    }
-
+extension BlockFormat {
     /// Storage cost per weight, scales included (8.5, 4.5, 5.0, 4.5, 6.5625).
     public var bitsPerWeight: Double { Double(bytesPerBlock * 8) / Double(elementsPerBlock) }
 
@@ -52,13 +30,6 @@ public enum QuantType: String, Sendable, CaseIterable, Codable {
             candidate = type.fallback
         }
         return nil
-    }
-
-    /// Encoded size of `elements` values (a whole number of blocks); `nil` when they do not form
-    /// whole blocks or the size overflows.
-    public func byteCount(elements: Int) -> Int? {
-        guard elements >= 0, elements % elementsPerBlock == 0 else { return nil }
-        return Checked.multiply(elements / elementsPerBlock, bytesPerBlock)
     }
 }
 

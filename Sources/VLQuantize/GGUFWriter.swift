@@ -17,8 +17,8 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
             case .q8_0: self = .q8_0
             case .q4_0: self = .q4_0
             case .q4_1: self = .q4_1
-            case .q4_K: self = .q4_k
-            case .q6_K: self = .q6_k
+            case .q4_k: self = .q4_k
+            case .q6_k: self = .q6_k
             }
         default: return nil
         }
@@ -33,8 +33,8 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
         case .q4_0: .blocks(.q4_0)
         case .q4_1: .blocks(.q4_1)
         case .q8_0: .blocks(.q8_0)
-        case .q4_k: .blocks(.q4_K)
-        case .q6_k: .blocks(.q6_K)
+        case .q4_k: .blocks(.q4_k)
+        case .q6_k: .blocks(.q6_k)
         }
     }
 }

@@ -191,7 +191,7 @@ public struct QuantPolicy: Sendable {
                 why += "; fallback: row \(row) not a multiple of \(want.elementsPerBlock) → \(chosen.rawValue)"
             }
             return QuantDecision(name: t.name, role: role, requested: want, chosen: chosen, reason: why,
-                                 storage: .blocks(BlockFormat(rawValue: chosen.rawValue)!))
+                                 storage: .blocks(chosen))
         }
     }
 

@@ -115,7 +115,7 @@ import VLQuant
         #expect(m.cosine > 0.99999 && m.cosine <= 1.0000001)
         #expect(Tolerance.forStorages([.plain(.f32), .plain(.f16), .plain(.bf16)]) == .float)
         #expect(Tolerance.forStorages([.plain(.f16), .blocks(.q8_0)]) == .q8)
-        #expect(Tolerance.forStorages([.blocks(.q8_0), .blocks(.q6_K), .blocks(.q4_K)]) == .q4)
+        #expect(Tolerance.forStorages([.blocks(.q8_0), .blocks(.q6_k), .blocks(.q4_k)]) == .q4)
         #expect(Tolerance.float.accepts(m) == false)
         #expect(Tolerance.q8.accepts(m))
     }

@@ -5,7 +5,7 @@ import VLCore
 
 @Suite struct StorageTypeTests {
     @Test func blockSizesAndByteCounts() {
-        #expect(StorageType(name: "Q4_K") == .blocks(.q4_K))
+        #expect(StorageType(name: "Q4_K") == .blocks(.q4_k))
         #expect(StorageType(name: "F32") == .plain(.f32))
         #expect(StorageType(name: "q4_k") == nil)
         #expect(StorageType.allCases.count == DType.allCases.count + 5)
@@ -13,8 +13,8 @@ import VLCore
         #expect(StorageType.blocks(.q8_0).byteCount(shape: [4, 64]) == 4 * 2 * 34)
         #expect(StorageType.blocks(.q4_0).byteCount(shape: [32]) == 18)
         #expect(StorageType.blocks(.q4_1).byteCount(shape: [0, 32]) == 0)
-        #expect(StorageType.blocks(.q6_K).byteCount(shape: [3, 512]) == 6 * 210)
-        #expect(StorageType.blocks(.q4_K).byteCount(shape: [256, 4]) == nil, "row of 4 is not a multiple of 256")
+        #expect(StorageType.blocks(.q6_k).byteCount(shape: [3, 512]) == 6 * 210)
+        #expect(StorageType.blocks(.q4_k).byteCount(shape: [256, 4]) == nil, "row of 4 is not a multiple of 256")
         #expect(StorageType.blocks(.q8_0).byteCount(shape: []) == nil, "0-d has no row")
         #expect(StorageType.plain(.f32).byteCount(shape: []) == 4)
         #expect(StorageType.plain(.f32).byteCount(shape: [-1]) == nil)

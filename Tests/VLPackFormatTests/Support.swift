@@ -51,8 +51,8 @@ struct Sample {
             VLPackTensorPlan(name: "q.q8", storage: .blocks(.q8_0), shape: [3, 64], quant: ["method": "Q8_0"]),
             VLPackTensorPlan(name: "q.q4_0", storage: .blocks(.q4_0), shape: [2, 32]),
             VLPackTensorPlan(name: "q.q4_1", storage: .blocks(.q4_1), shape: [1, 1, 32]),
-            VLPackTensorPlan(name: "q.q4_k", storage: .blocks(.q4_K), shape: [2, 256]),
-            VLPackTensorPlan(name: "q.q6_k", storage: .blocks(.q6_K), shape: [256]),
+            VLPackTensorPlan(name: "q.q4_k", storage: .blocks(.q4_k), shape: [2, 256]),
+            VLPackTensorPlan(name: "q.q6_k", storage: .blocks(.q6_k), shape: [256]),
             VLPackTensorPlan(name: "ünïcode/名前", dtype: .u8, shape: [1]),
         ]
         for (i, d) in DType.allCases.enumerated() {
