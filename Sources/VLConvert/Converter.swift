@@ -147,8 +147,8 @@ final class ProvenanceHasher: @unchecked Sendable {
     /// The provenance part with every digest zeroed: the same length as the real one.
     func placeholder() -> JSONValue {
         Converter.provenance(files.map { path in
-            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-            return (path, size ?? 0, String(repeating: "0", count: 64))
+            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int ?? 0
+            return (path, size, String(repeating: "0", count: 64))
         })
     }
 
