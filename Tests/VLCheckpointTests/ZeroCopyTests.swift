@@ -19,8 +19,10 @@ import VLSafetensors
 
     /// Size of the tensor fetched; large enough that a copy would stand out from allocator noise.
     static let tensorBytes = 256 << 20
-    /// Growth of anonymous memory allowed while hashing the tensor (allocator and test runner noise).
-    static let allowedGrowth = 16 << 20
+    /// Growth of anonymous memory allowed while hashing the tensor. RssAnon is process-wide and other
+    /// suites run in parallel, so a fixed few MiB is flaky (20 MiB was seen); a copy would add the
+    /// whole 256 MiB, so a quarter of it still tells the two apart.
+    static let allowedGrowth = tensorBytes / 4
 
     @Test func largeSafetensorsTensorIsNotCopied() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vlpack-zerocopy-\(getpid())")
