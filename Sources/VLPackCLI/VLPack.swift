@@ -27,10 +27,21 @@ struct VLPack: ParsableCommand {
             interpreter that never imports or calls anything, safetensors files, and sharded sets \
             (pytorch_model.bin.index.json, model.safetensors.index.json).
 
-            Examples:
+            It turns the released Video-LLaMA files into one verified .vlpack file, quantizes it, and \
+            checks it with a built-in CPU reference inference path.
+
+            A typical session (inspect, convert, check every checksum, quantize, embed a video with \
+            every intermediate, prove parity with a PyTorch reference, export the LLM for llama.cpp):
               vlpack inspect eva_vit_g.pth
-              vlpack inspect llama-2-7b-chat-hf/ --filter 'layers\\.0\\.' --hash
-              vlpack inspect VL_LLaMA_2_7B_Finetuned.pth --json | jq '.tensors | length'
+              vlpack convert eva_vit_g.pth blip2_pretrained_flant5xxl.pth VL_LLaMA_2_7B_Finetuned.pth \\
+                  imagebind_huge.pth AL_LLaMA_2_7B_Finetuned.pth llama-2-7b-chat-hf/ -o vl2-7b.vlpack
+              vlpack verify --integrity vl2-7b.vlpack
+              vlpack quantize vl2-7b.vlpack -o vl2-7b-q4km.vlpack --type q4_k_m
+              vlpack embed vl2-7b.vlpack --video clip.mp4 -o clip.safetensors
+              vlpack verify vl2-7b.vlpack --reference ref.safetensors
+              vlpack export vl2-7b.vlpack --to gguf -o llm.gguf
+
+            Every command takes --help; most take --json for scripts.
             """,
         subcommands: [Inspect.self, Convert.self, Quantize.self, Verify.self, Export.self, Embed.self, Bench.self]
     )
