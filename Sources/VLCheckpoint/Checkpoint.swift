@@ -30,7 +30,7 @@ public enum Checkpoint {
             case .torchZip: return try TorchZipCheckpoint(file: file)
             case .torchLegacy: return try TorchLegacyCheckpoint(file: file)
             case .torchTar: throw TorchError.legacyTarFormat(fileSize: file.count)
-            case .safetensors: return try SafetensorsFile(path: path)
+            case .safetensors: return try SafetensorsFile(file: file)
             case .pickle: return try RawPickleFile(file: file)
             case .unknown:
                 let head = file.bytes.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")

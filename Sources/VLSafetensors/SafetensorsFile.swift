@@ -23,15 +23,25 @@ public final class SafetensorsFile: TensorSource {
 
     /// Maps `path` and validates its header (see `parseHeader(_:fileName:)` for the rules).
     /// Throws `SourceError` naming `path`, wrapping a `FileError` or `SafetensorsError`.
-    public init(path: String) throws {
-        self.path = path
+    public convenience init(path: String) throws {
         let file: MappedFile
-        let header: SafetensorsHeader
         do {
             file = try MappedFile(path: path)
-            header = try Self.parseHeader(file.bytes, fileName: path)
         } catch {
             throw SourceError(path: path, underlying: error)
+        }
+        try self.init(file: file)
+    }
+
+    /// Validates the header of an already mapped file (the format sniffer maps once and hands the
+    /// mapping over). Throws `SourceError` naming the file, wrapping a `SafetensorsError`.
+    public init(file: MappedFile) throws {
+        path = file.path
+        let header: SafetensorsHeader
+        do {
+            header = try Self.parseHeader(file.bytes, fileName: file.path)
+        } catch {
+            throw SourceError(path: file.path, underlying: error)
         }
         self.file = file
         entries = header.entries
