@@ -2,7 +2,7 @@
 # are missing (as root: apt-get update && apt-get install -y ...).
 SWIFT        ?= swift
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS ?= pickle zip safetensors
+FUZZ_TARGETS ?= pickle zip safetensors vlpack
 FUZZ_DIR     ?= .build-fuzz
 # --sanitize=fuzzer alone instruments only the harness, not the library modules it calls: without
 # these flags libFuzzer runs blind (about 30 counters instead of thousands).
@@ -70,12 +70,12 @@ test: deps
 	$(SWIFT) test
 
 # libFuzzer under AddressSanitizer, seeded with the fixtures. FUZZ_SECONDS per parser.
-fuzz: deps
+fuzz: deps release
 	@for t in $(FUZZ_TARGETS); do \
 	  $(SWIFT) build --scratch-path $(FUZZ_DIR) --product fuzz-$$t --sanitize=fuzzer --sanitize=address $(FUZZ_COVERAGE) || exit 1; \
 	  mkdir -p $(FUZZ_DIR)/corpus-$$t; \
-	  Fixtures/fuzz-seeds.sh $$t $(FUZZ_DIR)/corpus-$$t; \
-	  $(FUZZ_DIR)/debug/fuzz-$$t $(FUZZ_DIR)/corpus-$$t -max_total_time=$(FUZZ_SECONDS) -max_len=1048576 \
+	  VLPACK=$(BIN_RELEASE) Fixtures/fuzz-seeds.sh $$t $(FUZZ_DIR)/corpus-$$t; \
+	  $(FUZZ_DIR)/debug/fuzz-$$t $(FUZZ_DIR)/corpus-$$t -max_total_time=$(FUZZ_SECONDS) -max_len=2097152 \
 	    -rss_limit_mb=4096 -timeout=20 -artifact_prefix=$(FUZZ_DIR)/crash-$$t- 2>&1 | tee $(FUZZ_DIR)/fuzz-$$t.log | grep -E "INITED|DONE|Done|ERROR|crash" ; \
 	done
 

@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "fuzz-pickle", targets: ["FuzzPickle"]),
         .executable(name: "fuzz-zip", targets: ["FuzzZip"]),
         .executable(name: "fuzz-safetensors", targets: ["FuzzSafetensors"]),
+        .executable(name: "fuzz-vlpack", targets: ["FuzzVLPack"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -67,6 +68,7 @@ let package = Package(
         .executableTarget(name: "FuzzPickle", dependencies: ["VLPickle", "VLTorch"]),
         .executableTarget(name: "FuzzZip", dependencies: ["VLTorch"]),
         .executableTarget(name: "FuzzSafetensors", dependencies: ["VLSafetensors"]),
+        .executableTarget(name: "FuzzVLPack", dependencies: ["VLPackFormat", "VLCore"]),
 
         .testTarget(name: "VLCoreTests", dependencies: ["VLCore", "CVLKernels"]),
         .testTarget(name: "VLPickleTests", dependencies: ["VLPickle"]),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Seeds a libFuzzer corpus folder for one parser from the committed fixtures.
-#   Fixtures/fuzz-seeds.sh pickle|zip|safetensors CORPUS_DIR
+#   Fixtures/fuzz-seeds.sh pickle|zip|safetensors|vlpack CORPUS_DIR
 set -euo pipefail
 kind=$1 dest=$2
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,6 +20,10 @@ case $kind in
     small \( -name '*.pt' -o -name '*.pth' -o -name '*.bin' -o -name '*.zip' \) -exec cp {} "$dest/" \; ;;
   safetensors)
     small -name '*.safetensors' -exec cp {} "$dest/" \; ;;
+  vlpack)
+    # No .vlpack is committed: convert the sample LLM (Q4_0, ~1.2 MB) with the built binary ($VLPACK).
+    [ -n "$(ls "$dest")" ] || "${VLPACK:?set VLPACK to a vlpack binary}" convert "$here/samples/llama-hf" \
+      --quantize q4_0 -o "$dest/sample-llm-q4_0.vlpack" > /dev/null ;;
   *) echo "unknown parser '$kind'" >&2; exit 2 ;;
 esac
 echo "$kind: $(ls "$dest" | wc -l) seeds in $dest"
