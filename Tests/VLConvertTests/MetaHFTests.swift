@@ -14,12 +14,7 @@ import VLPackFormat
 /// both), so the byte comparison is made under each output dtype rule that gives both sides one dtype.
 @Suite("Meta ↔ HF LLaMA")
 struct MetaHFTests {
-    static let folder: String = {
-        // Tests/VLConvertTests/MetaHFTests.swift → package root.
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.appendingPathComponent("Fixtures/meta_hf").path
-    }()
+    static let folder = Paths.fixture("meta_hf")
     static var meta: String { folder + "/meta" }
     static var hf: String { folder + "/hf" }
 
@@ -48,14 +43,9 @@ struct MetaHFTests {
     }
 
     static func convert(_ input: String, dtype: ConversionPlan.DTypeRule) throws -> Converted {
-        let logger = Logger(label: "metahf-test")
-        var options = ConversionPlan.Options()
-        options.dtype = dtype
-        let plan = try ConversionPlan.make(inputs: [input], maps: try ModelMap.bundled(), options: options, logger: logger)
-        let out = FileManager.default.temporaryDirectory
-            .appendingPathComponent("vlpack-metahf-\(UUID().uuidString).vlpack").path
-        defer { try? FileManager.default.removeItem(atPath: out) }
-        _ = try Converter(plan: plan, logger: logger).run(output: out)
+        let out = (try Paths.scratch("metahf") as NSString).appendingPathComponent("out.vlpack")
+        defer { try? FileManager.default.removeItem(atPath: (out as NSString).deletingLastPathComponent) }
+        _ = try VLConvertTests.convert([input], output: out) { $0.dtype = dtype }
         return try Converted(path: out)
     }
 

@@ -29,7 +29,7 @@ func convert(_ inputs: [String], output: String, configure: (inout ConversionPla
              writeOptions: Converter.Options = .init()) throws -> VLPackFile {
     var options = ConversionPlan.Options()
     configure(&options)
-    let logger = Logger(label: "test")
+    let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
     let plan = try ConversionPlan.make(inputs: inputs, maps: try ModelMap.bundled(), options: options, logger: logger)
     _ = try Converter(plan: plan, options: writeOptions, logger: logger).run(output: output)
     return try VLPackFile(path: output)
