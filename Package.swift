@@ -70,12 +70,14 @@ let package = Package(
         .executableTarget(name: "FuzzSafetensors", dependencies: ["VLSafetensors"]),
         .executableTarget(name: "FuzzVLPack", dependencies: ["VLPackFormat", "VLCore"]),
 
-        .testTarget(name: "VLCoreTests", dependencies: ["VLCore", "CVLKernels"]),
+        // Helpers shared by the test suites (the fixed-seed generator).
+        .target(name: "VLTestSupport", path: "Tests/VLTestSupport"),
+        .testTarget(name: "VLCoreTests", dependencies: ["VLCore", "CVLKernels", "VLTestSupport"]),
         .testTarget(name: "VLPickleTests", dependencies: ["VLPickle"]),
         .testTarget(name: "VLTorchTests", dependencies: ["VLTorch", "VLCore"]),
         .testTarget(name: "VLSafetensorsTests", dependencies: ["VLSafetensors", "VLCore"]),
-        .testTarget(name: "VLPackFormatTests", dependencies: ["VLPackFormat", "VLCore"]),
-        .testTarget(name: "VLQuantTests", dependencies: ["VLQuant", "VLCore"],
+        .testTarget(name: "VLPackFormatTests", dependencies: ["VLTestSupport", "VLPackFormat", "VLCore"]),
+        .testTarget(name: "VLQuantTests", dependencies: ["VLTestSupport", "VLQuant", "VLCore"],
                     swiftSettings: [.unsafeFlags(["-O"])]),
         .testTarget(name: "VLCheckpointTests", dependencies: ["VLCheckpoint", "VLCore"]),
         .testTarget(name: "VLPackCLITests", dependencies: ["VLCheckpoint", "VLSafetensors", "VLCore"]),

@@ -1,5 +1,6 @@
 import Testing
 import VLCore
+import VLTestSupport
 
 /// The 16-bit conversions are checked against independent references: Swift's own `Float16`
 /// (compiler-rt / hardware conversion, round-to-nearest-even) and, for bfloat16, the nearest of the
@@ -69,18 +70,5 @@ import VLCore
             else { expected = down & 1 == 0 ? down : down &+ 1 }
             #expect(FloatConversion.bfloat16FromFloat(f) == expected, "\(f)")
         }
-    }
-}
-
-/// A tiny deterministic generator for tests (SplitMix64, public-domain algorithm).
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,6 +1,7 @@
 import CVLKernels
 import Testing
 import VLCore
+import VLTestSupport
 
 /// FIPS 180-4 example vectors (published digests, not computed by VLPack).
 @Suite struct SHA256Tests {

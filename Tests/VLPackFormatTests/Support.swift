@@ -1,5 +1,6 @@
 import Foundation
 import VLCore
+import VLTestSupport
 @testable import VLPackFormat
 
 /// A fresh, empty folder under the system temporary directory; remove it with `defer`.
@@ -9,18 +10,8 @@ func makeFolder() throws -> URL {
     return url
 }
 
-/// SplitMix64: a fixed-seed generator, so every random position a test uses is reproducible.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The suites' name for the shared fixed-seed generator.
+typealias SeededGenerator = SplitMix64
 
 func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
     var g = SeededGenerator(seed: seed)

@@ -1,13 +1,14 @@
 import Foundation
 import Testing
 import VLCore
+import VLTestSupport
 @testable import VLQuant
 
 /// The AVX2 sub-block search (quant_k_avx2.c) must give the reference's bytes on every kind of
 /// block, including the branches (flat, all-zero, one-sided, tiny, huge) that become lane blends.
 @Suite struct KQuantAVX2Tests {
     static func blocks(count: Int) -> [Float] {
-        var rng = SplitMix(seed: 7)
+        var rng = SplitMix64(seed: 7)
         var out: [Float] = []
         for b in 0..<count {
             let kind = b % 10
@@ -48,17 +49,8 @@ import VLCore
     }
 }
 
-/// A small deterministic generator (SplitMix64) for the test inputs.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// Floats drawn from the shared generator for the test inputs.
+extension SplitMix64 {
     mutating func unit() -> Float { Float(next() >> 40) / Float(1 << 24) }
     mutating func gaussian() -> Float {
         let u1 = max(unit(), 1e-7), u2 = unit()
