@@ -1,19 +1,12 @@
-import Glibc
 import VLCore
 import VLTorch
 
-/// libFuzzer entry point for the torch readers (zip and legacy). The readers map files, so each
-/// input goes through a file in /dev/shm; every tensor found is then fetched and hashed so the
+/// libFuzzer entry point for the torch readers (zip and legacy). Each input is presented as a mapped
+/// file (an in-memory copy); every tensor found is then fetched and hashed so the
 /// storage bounds checks are exercised too.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    let path = "/dev/shm/vlpack-fuzz-zip-\(getpid())"
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    guard fd >= 0 else { return 0 }
-    _ = write(fd, data, size)
-    close(fd)
-    defer { unlink(path) }
-    guard let file = try? MappedFile(path: path) else { return 0 }
+    guard let file = try? MappedFile(copying: UnsafeRawBufferPointer(start: data, count: size), path: "fuzz-input") else { return 0 }
     let source: (any TensorSource)? =
         TorchLegacyCheckpoint.matches(file.bytes) ? try? TorchLegacyCheckpoint(file: file) : try? TorchZipCheckpoint(file: file)
     for entry in source?.entries ?? [] {

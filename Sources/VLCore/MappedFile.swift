@@ -13,9 +13,12 @@ public final class MappedFile: @unchecked Sendable {
     /// Size of the file in bytes when it was mapped.
     public let count: Int
     private let base: UnsafeRawPointer?
+    /// True for `init(copying:path:)`: there is no file behind the pages, so they are never dropped.
+    private let isAnonymous: Bool
 
     public init(path: String) throws(FileError) {
         self.path = path
+        isAnonymous = false
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw FileError.cannotOpen(path: path, errno: errno) }
         defer { close(fd) }
@@ -30,6 +33,24 @@ public final class MappedFile: @unchecked Sendable {
         }
         let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
         guard let p, p != MAP_FAILED else { throw FileError.cannotMap(path: path, errno: errno) }
+        base = UnsafeRawPointer(p)
+    }
+
+    /// A read-only in-memory copy of `bytes` presented as a mapped file named `path` (parsers that
+    /// take a `MappedFile` can then read buffers, e.g. fuzz inputs, without touching the disk).
+    /// Cost: one anonymous mapping and one copy of `bytes`.
+    public init(copying bytes: UnsafeRawBufferPointer, path: String) throws(FileError) {
+        self.path = path
+        count = bytes.count
+        isAnonymous = true
+        guard bytes.count > 0 else {
+            base = nil
+            return
+        }
+        let p = mmap(nil, bytes.count, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let p, p != MAP_FAILED else { throw FileError.cannotMap(path: path, errno: errno) }
+        p.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        _ = mprotect(p, bytes.count, PROT_READ)
         base = UnsafeRawPointer(p)
     }
 
@@ -50,7 +71,8 @@ public final class MappedFile: @unchecked Sendable {
     /// Tells the kernel the given range will not be needed again soon, so its pages can be dropped
     /// from this process's resident set (used when streaming through inputs much larger than RAM).
     public func release(offset: Int, length: Int) {
-        guard let base, length > 0 else { return }
+        // MADV_DONTNEED on anonymous memory would zero it, not just drop it.
+        guard let base, length > 0, !isAnonymous else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let start = offset / page * page
         let end = min(count, offset + length)
