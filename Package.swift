@@ -85,7 +85,7 @@ let package = Package(
         .testTarget(name: "VLConvertTests", dependencies: ["VLConvert", "VLCheckpoint", "VLPackFormat", "VLCore"]),
         .testTarget(name: "VLQuantizeTests", dependencies: ["VLQuantize", "VLQuant", "VLConvert", "VLPackFormat", "VLCore"]),
         .testTarget(name: "VLInferenceTests", dependencies: [
-            "VLInference", "VLConvert", "VLPackFormat", "VLQuant", "VLSafetensors", "VLCore", "CVLKernels",
+            "VLInference", "VLConvert", "VLPackFormat", "VLQuant", "VLQuantize", "VLSafetensors", "VLCore", "CVLKernels",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: [.unsafeFlags(["-O"])]),
     ],

@@ -46,19 +46,23 @@ struct SharedConst<T>: @unchecked Sendable {
     @usableFromInline init(_ p: UnsafePointer<T>) { self.p = p }
 }
 
-/// Threads for the non-BLAS loops (and the BLAS thread count, see `BLAS`). Set once, before use.
+/// The workers of every op (GEMM slices, attention heads, element-wise chunks). Set once, before use.
 public enum Parallel {
-    /// Worker count for element-wise loops; 2 on the project's machines.
+    /// Worker count; 2 on the project's machines. OpenBLAS itself stays single-threaded (see `BLAS`).
     nonisolated(unsafe) public static var threads = 2
+
+    /// Runs `body(0..<parts)` concurrently; one part runs inline.
+    @inlinable
+    static func run(_ parts: Int, _ body: @Sendable (Int) -> Void) {
+        if parts <= 1 { body(0); return }
+        DispatchQueue.concurrentPerform(iterations: parts, execute: body)
+    }
 
     /// Runs `body(part, parts)` for `parts = min(threads, n)` contiguous parts of `0..<n` concurrently.
     /// Small `n` (below `grain` items) runs inline: a dispatch costs ~10 µs.
     @inlinable
     static func chunks(_ n: Int, grain: Int = 1, _ body: @Sendable (Range<Int>) -> Void) {
         let parts = max(1, min(threads, n / max(grain, 1)))
-        if parts == 1 { body(0..<n); return }
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
-            body(n * part / parts ..< n * (part + 1) / parts)
-        }
+        run(parts) { part in body(n * part / parts ..< n * (part + 1) / parts) }
     }
 }

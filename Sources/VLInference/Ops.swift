@@ -2,19 +2,16 @@ import CBLAS
 import CVLKernels
 import Foundation
 
-/// OpenBLAS threading. The package uses 2 threads for the large GEMMs; attention switches to 1 BLAS
-/// thread per worker while its own loop runs the (batch, head) pairs on both cores.
-public enum BLAS {
-    /// The count chosen by `setThreads` (OpenBLAS's own default until then), restored after attention.
-    nonisolated(unsafe) public private(set) static var configured = Int(openblas_get_num_threads())
-
-    /// Sets OpenBLAS's thread count (process-wide) for the large GEMMs.
-    public static func setThreads(_ n: Int) {
-        configured = max(1, n)
-        openblas_set_num_threads(Int32(configured))
-    }
-
-    public static var threads: Int { Int(openblas_get_num_threads()) }
+/// OpenBLAS always runs single-threaded inside VLPack's own workers (`Parallel.threads`).
+///
+/// Why: OpenBLAS's thread pool busy-waits (`sched_yield`) between calls; on a small machine its spinning
+/// workers took the cores from the element-wise loops and the attention that run between GEMMs (~9 %
+/// of a ViT-g forward in `__schedule`/`sched_yield`). Splitting each GEMM's output columns between our
+/// workers reaches the same rate as OpenBLAS's own threading (measured 207–214 GFLOP/s either way at the
+/// ViT-g shapes on 2 cores) without the contention.
+enum BLAS {
+    /// Evaluated once, before the first GEMM.
+    static let singleThreaded: Void = openblas_set_num_threads(1)
 }
 
 /// The f32 building blocks of every model, row-major throughout. `x[M, K]` means M rows of K floats.
@@ -22,17 +19,30 @@ public enum BLAS {
 public enum Ops {
     /// y[M, N] = x[M, K] · W[N, K]ᵀ + b[N]   (torch's `Linear`: weight rows are output features).
     /// The bias (when present) is written first and the GEMM accumulates onto it (β = 1).
-    /// Cost: 2·M·N·K flops on OpenBLAS. `y` must not overlap `x`.
+    /// Cost: 2·M·N·K flops; the workers each run a single-threaded sgemm on their own slice of the N
+    /// output columns (slices of whole 16-column panels). `y` must not overlap `x`.
     public static func linear(_ x: UnsafePointer<Float>, rows m: Int, in k: Int,
                               weight w: UnsafePointer<Float>, bias b: UnsafePointer<Float>?, out n: Int,
                               into y: UnsafeMutablePointer<Float>) {
         guard m > 0, n > 0 else { return }
-        if let b {
-            for r in 0..<m { (y + r * n).update(from: b, count: n) }
+        _ = BLAS.singleThreaded
+        let xs = SharedConst(x), ws = SharedConst(w), ys = Shared(y), bs = b.map(SharedConst.init)
+        let panels = (n + 15) / 16
+        let parts = 2 * m * n * k < minParallelFlops ? 1 : min(Parallel.threads, panels)
+        Parallel.run(parts) { part in
+            let first = min(n, panels * part / parts * 16), last = min(n, panels * (part + 1) / parts * 16)
+            guard last > first else { return }
+            let out = ys.p + first
+            if let bs {
+                for r in 0..<m { (out + r * n).update(from: bs.p + first, count: last - first) }
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(last - first), Int32(k),
+                        1, xs.p, Int32(k), ws.p + first * k, Int32(k), bs == nil ? 0 : 1, out, Int32(n))
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k),
-                    1, x, Int32(k), w, Int32(k), b == nil ? 0 : 1, y, Int32(n))
     }
+
+    /// Below this many flops a GEMM runs on one worker: a dispatch costs ~10 µs, 1 MFLOP ~10 µs.
+    static let minParallelFlops = 1 << 20
 
     /// LayerNorm over the last dimension with the site's `eps` (EVA 1e-6, ln_vision 1e-5, BERT 1e-12).
     /// `y` may equal `x`. Cost: ~5 passes over M·D floats, both cores.
@@ -75,8 +85,8 @@ public enum Ops {
     /// Rows of Q start every `qStride` floats (so Q/K/V can be column slices of a fused QKV buffer);
     /// sequence b's rows start at row b·queries (Q, O) and b·keys (K, V).
     /// The scale is applied as the GEMM's α: (αQ)Kᵀ (EVA) and α(QKᵀ) (BERT) differ by float rounding only.
-    /// Cost: 4·B·H·Nq·Nk·dh flops + B·H·Nq·Nk exp; the (b, h) pairs run on both cores with one BLAS
-    /// thread each. `scratch` holds one Nq×Nk score matrix per worker.
+    /// Cost: 4·B·H·Nq·Nk·dh flops + B·H·Nq·Nk exp; the (b, h) pairs are split between the workers.
+    /// `scratch` holds one Nq×Nk score matrix per worker.
     public static func attention(q: UnsafePointer<Float>, qStride: Int, k: UnsafePointer<Float>, kStride: Int,
                                  v: UnsafePointer<Float>, vStride: Int, out o: UnsafeMutablePointer<Float>, outStride: Int,
                                  shape s: AttentionShape, scratch: FloatBuffer) {
@@ -86,9 +96,8 @@ public enum Ops {
         let scores = Shared(scratch.reserve(workers * scoreSize))
         let qs = SharedConst(q), ks = SharedConst(k), vs = SharedConst(v), os = Shared(o)
         let alpha = 1 / Float(s.headDim).squareRoot()
-        if workers > 1 { openblas_set_num_threads(1) }
-        defer { if workers > 1 { openblas_set_num_threads(Int32(BLAS.configured)) } }
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
+        _ = BLAS.singleThreaded
+        Parallel.run(workers) { w in
             let sc = scores.p + w * scoreSize
             for pair in pairs * w / workers ..< pairs * (w + 1) / workers {
                 let b = pair / s.heads, h = pair % s.heads

@@ -28,6 +28,15 @@ public struct Tolerance: Sendable, Equatable {
     public let name: String
     public let maxRelL2: Double?
     public let minCosine: Double?
+    /// False for a stage that is printed for diagnosis only (see `reportedOnly`): it never fails.
+    public let judged: Bool
+
+    public init(name: String, maxRelL2: Double?, minCosine: Double?, judged: Bool = true) {
+        self.name = name
+        self.maxRelL2 = maxRelL2
+        self.minCosine = minCosine
+        self.judged = judged
+    }
 
     /// Weights unchanged (F32, or F16/BF16 widened exactly): only implementation error is allowed.
     /// PyTorch's own 1-vs-2-thread spread on the sample is ~1e-7 (Formats/REFERENCE.md), far below.
@@ -36,6 +45,12 @@ public struct Tolerance: Sendable, Equatable {
     public static let q8 = Tolerance(name: "q8_0", maxRelL2: nil, minCosine: 0.9995)
     /// 4-bit blocks (Q4_0, Q4_1, Q4_K — the q4_k_m mix): storage loss, checked by direction.
     public static let q4 = Tolerance(name: "q4_k_m", maxRelL2: nil, minCosine: 0.995)
+
+    /// Storage-loss targets are defined at a branch's output (`video.out`, the acceptance
+    /// point). Before it, 4-bit noise compounds through EVA's 39 blocks and is then averaged out by the
+    /// Q-Formers' attention pooling (full size, random weights: EVA output cosine 0.985, `video.out`
+    /// 0.998), so an earlier stage of a quantized model is reported, not judged.
+    public var reportedOnly: Tolerance { Tolerance(name: name, maxRelL2: nil, minCosine: nil, judged: false) }
 
     public func accepts(_ m: ErrorMetrics) -> Bool {
         (maxRelL2.map { m.relL2 <= $0 } ?? true) && (minCosine.map { m.cosine >= $0 } ?? true)
@@ -58,6 +73,7 @@ public struct Tolerance: Sendable, Equatable {
         var members: [(key: String, value: JSONValue)] = [("name", .string(name))]
         if let maxRelL2 { members.append(("rel_l2_max", JSONValue(maxRelL2))) }
         if let minCosine { members.append(("cosine_min", JSONValue(minCosine))) }
+        if !judged { members.append(("judged", false)) }
         return .object(members)
     }
 }
@@ -73,6 +89,8 @@ public struct StageResult: Sendable {
     public let metrics: ErrorMetrics
     public let tolerance: Tolerance
     public var pass: Bool { tolerance.accepts(metrics) }
+    /// `PASS`, `FAIL`, or `REPORT` for a stage that is not judged.
+    public var verdict: String { !tolerance.judged ? "REPORT" : pass ? "PASS" : "FAIL" }
 
     public var json: JSONValue {
         [
@@ -110,6 +128,23 @@ public struct ReferenceFile {
 /// the whole chain from `input.frames`, so an error is attributed to its stage and the compound
 /// error is still seen.
 public enum VisionReferenceCheck {
+    /// The branch output, where storage-loss tolerances are judged (`Tolerance.reportedOnly`).
+    public static let output = "video.out"
+
+    /// The run's verdict: every comparison passes, at least one is judged, and when quantized stages
+    /// were only reported, `video.out` was judged (otherwise the storage loss went unchecked).
+    public static func passes(_ results: [StageResult]) -> Bool {
+        let outputJudged = results.contains { $0.name == output && $0.tolerance.judged }
+        return results.allSatisfy(\.pass) && results.contains(where: \.tolerance.judged)
+            && (outputJudged || results.allSatisfy(\.tolerance.judged))
+    }
+
+    /// The rule for a comparison at stage `name` over weights of `storages`.
+    static func tolerance<S: Sequence>(stage name: String, storages: S) -> Tolerance where S.Element == StorageType {
+        let rule = Tolerance.forStorages(storages)
+        return rule == .float || name == output ? rule : rule.reportedOnly
+    }
+
     /// Reference names, in branch order, with their rank and the weight prefixes each stage reads.
     public static let stages: [(name: String, rank: Int, prefixes: [String])] = [
         ("input.frames", 4, []),
@@ -137,7 +172,8 @@ public enum VisionReferenceCheck {
         let pack = branch.weights.pack
         func tolerance(upTo index: Int, from start: Int) -> Tolerance {
             let prefixes = stages[(start + 1)...index].flatMap(\.prefixes)
-            return Tolerance.forStorages(pack.tensors.filter { t in prefixes.contains { t.name.hasPrefix($0) } }.map(\.storage))
+            return Self.tolerance(stage: stages[index].name,
+                             storages: pack.tensors.filter { t in prefixes.contains { t.name.hasPrefix($0) } }.map(\.storage))
         }
         func run(_ index: Int, _ input: [Float]) throws(InferenceError) -> [Float] {
             switch stages[index].name {
@@ -200,7 +236,8 @@ public enum EmbeddingCheck {
             }
             let prefixes = stages[0...index].flatMap(\.prefixes)
             let tolerance = index == 0 ? Tolerance.preprocessing
-                : Tolerance.forStorages(pack.tensors.filter { t in prefixes.contains { t.name.hasPrefix($0) } }.map(\.storage))
+                : VisionReferenceCheck.tolerance(stage: stage.name,
+                                                 storages: pack.tensors.filter { t in prefixes.contains { t.name.hasPrefix($0) } }.map(\.storage))
             results.append(StageResult(name: stage.name, input: "embedding", chained: index > 0,
                                        metrics: ErrorMetrics(got: got, want: want), tolerance: tolerance))
         }

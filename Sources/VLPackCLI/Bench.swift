@@ -9,8 +9,11 @@ struct Bench: ParsableCommand {
         discussion: """
             open FILE: time to open and fully validate a .vlpack file (mmap, preamble, header JSON, tensor \
             table) — no tensor data is read, so this is O(header). Prints the median in milliseconds.
+
+            vision FILE: time the vision branch's forward pass on T frames, with GFLOP/s against the GEMM \
+            rate measured in the same run and the peak RSS.
             """,
-        subcommands: [Open.self]
+        subcommands: [Open.self, Vision.self]
     )
 
     struct Open: ParsableCommand {

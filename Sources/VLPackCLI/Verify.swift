@@ -36,7 +36,7 @@ struct Verify: ParsableCommand {
     @Option(help: "With --reference: also compare this `vlpack embed` output with the reference, tensor by tensor.")
     var embedding: String?
 
-    @Option(help: "OpenBLAS and worker threads for --reference.")
+    @Option(help: "Worker threads for --reference (each GEMM is split between them).")
     var threads = 2
 
     @Flag(help: "Print the result as JSON.")
@@ -76,7 +76,6 @@ struct Verify: ParsableCommand {
             let results: [StageResult]
             do {
                 Parallel.threads = threads
-                BLAS.setThreads(threads)
                 let branch = try VideoBranch(weights: Weights(pack: pack))
                 let ref = try ReferenceFile(path: reference)
                 results = try VisionReferenceCheck.run(branch: branch, reference: ref)
@@ -84,10 +83,10 @@ struct Verify: ParsableCommand {
             } catch {
                 throw fail(error)
             }
-            ok = ok && results.allSatisfy(\.pass)
+            ok = ok && VisionReferenceCheck.passes(results)
             if json {
                 output.append(("stages", .array(results.map(\.json))))
-                output.append(("pass", JSONValue(results.allSatisfy(\.pass))))
+                output.append(("pass", JSONValue(VisionReferenceCheck.passes(results))))
             } else {
                 print(Self.table(results, reference: reference))
             }
@@ -101,16 +100,26 @@ struct Verify: ParsableCommand {
                      "stage                              input                                max_abs    rel_l2     cosine       tolerance              result"]
         for r in results {
             let name = r.input == "embedding" ? "\(r.name) (embed output)" : r.chained ? "\(r.name) (chained)" : r.name
-            let rule = r.tolerance.maxRelL2.map { String(format: "rel_l2<=%.0e", $0) } ?? String(format: "cos>=%.4f", r.tolerance.minCosine ?? 0)
+            let rule = !r.tolerance.judged ? "report"
+                : r.tolerance.maxRelL2.map { String(format: "rel_l2<=%.0e", $0) } ?? String(format: "cos>=%.4f", r.tolerance.minCosine ?? 0)
             lines.append(String(format: "%@ %@ %.3e  %.3e  %.8f   %@ %@",
                                 name.padding(toLength: 34, withPad: " ", startingAt: 0) as NSString,
                                 r.input.padding(toLength: 36, withPad: " ", startingAt: 0) as NSString,
                                 r.metrics.maxAbs, r.metrics.relL2, r.metrics.cosine,
                                 "\(r.tolerance.name) \(rule)".padding(toLength: 22, withPad: " ", startingAt: 0) as NSString,
-                                r.pass ? "PASS" : "FAIL"))
+                                r.verdict))
         }
-        let failed = results.filter { !$0.pass }.count
-        lines.append(failed == 0 ? "all \(results.count) stages PASS" : "\(failed) of \(results.count) stages FAIL")
+        let judged = results.filter(\.tolerance.judged)
+        let failed = judged.filter { !$0.pass }.count
+        let reported = results.count - judged.count
+        let note = reported == 0 ? "" : " (\(reported) quantized intermediate stages reported, not judged: storage-loss targets apply at \(VisionReferenceCheck.output))"
+        if failed > 0 {
+            lines.append("\(failed) of \(judged.count) judged stages FAIL\(note)")
+        } else if !VisionReferenceCheck.passes(results) {
+            lines.append("storage loss not judged: the reference lacks \(VisionReferenceCheck.output), where quantized weights are judged")
+        } else {
+            lines.append("all \(judged.count) judged stages PASS\(note)")
+        }
         return lines.joined(separator: "\n")
     }
 }

@@ -68,8 +68,8 @@ public enum QuantRecipe: String, Sendable, CaseIterable {
     /// `output.weight`; VLPack also protects the embeddings), else the base type.
     public var head: QuantType { self == .q8_0 ? .q8_0 : .q6_k }
 
-    /// The type of the sensitive LLM layers (`attn.v`, `mlp.down` of the layers `usesMoreBits`
-    /// picks), when the recipe protects them.
+    /// The type of the sensitive layers (the LLM's `attn.v`, `mlp.down` of the layers `usesMoreBits`
+    /// picks, and the modality adapters), when the recipe protects them.
     public var sensitive: QuantType? { self == .q4_k_m ? .q6_k : nil }
 
     /// GGUF `general.file_type` (llama.cpp's `llama_ftype`): MOSTLY_Q8_0 = 7, MOSTLY_Q4_0 = 2, MOSTLY_Q4_K_M = 15.
@@ -201,6 +201,9 @@ public struct QuantPolicy: Sendable {
         case .tokenEmbedding, .outputHead:
             return (recipe.head, "role: \(role.rawValue) → \(recipe.head.rawValue)")
         default:
+            if let sensitive = recipe.sensitive, Self.adapterPrefixes.contains(where: name.hasPrefix) {
+                return (sensitive, "sensitive: modality adapter → \(sensitive.rawValue)")
+            }
             if let sensitive = recipe.sensitive, let layer = Self.llmLayer(of: name),
                name.hasSuffix(".attn.v.weight") || name.hasSuffix(".mlp.down.weight"),
                QuantRecipe.usesMoreBits(layer: layer, of: layers) {
@@ -209,6 +212,11 @@ public struct QuantPolicy: Sendable {
             return (recipe.base, "role: linear → \(recipe.base.rawValue)")
         }
     }
+
+    /// The modality adapters: the 2-layer video/audio Q-Formers and `llama_proj`, through which every
+    /// frame's (or audio clip's) information reaches the LLM. ~1 % of a branch's weights; one Q4_K
+    /// matrix alone costs ~0.0025 cosine at `video.out` (full-size measurement in Docs/BENCHMARKS.md).
+    static let adapterPrefixes = ["video.qformer.", "video.proj.", "audio.qformer.", "audio.proj."]
 
     /// `i` for `llm.layers.{i}.…`.
     static func llmLayer(of name: String) -> Int? {

@@ -23,9 +23,11 @@ import VLQuant
 
     static func maxDiff(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - $1) }.max() ?? 0 }
 
-    @Test func linearMatchesReference() {
+    /// (rows, in, out): one worker below `Ops.minParallelFlops`; above it the output columns are split
+    /// between the workers in 16-column panels, out not a multiple of 16 included.
+    @Test(arguments: [(7, 45, 33), (64, 96, 100), (300, 64, 40), (41, 800, 17)])
+    func linearMatchesReference(m: Int, k: Int, n: Int) {
         var rng = RNG(state: 1)
-        let (m, k, n) = (7, 45, 33)
         let x = rng.array(m * k), w = rng.array(n * k), b = rng.array(n)
         for bias in [b, nil] {
             var y = [Float](repeating: .nan, count: m * n)
@@ -75,10 +77,11 @@ import VLQuant
         #expect(abs(ReferenceOps.gelu([v])[0] - tanhForm) > 5e-5)
     }
 
-    @Test(arguments: [(1, 1), (2, 3), (4, 2)])
-    func attentionMatchesReference(batches: Int, heads: Int) {
+    /// Key counts below, at and above the softmax kernel's 16 lanes.
+    @Test(arguments: [(1, 1, 9), (2, 3, 9), (4, 2, 16), (2, 2, 37)])
+    func attentionMatchesReference(batches: Int, heads: Int, keys nk: Int) {
         var rng = RNG(state: 4)
-        let (nq, nk, dh) = (5, 9, 8), width = heads * dh
+        let (nq, dh) = (5, 8), width = heads * dh
         // Q from a fused [q | k | v] buffer (EVA's layout), K and V from separate buffers (BERT's).
         let qkv = rng.array(batches * nq * 3 * width, scale: 2)
         let k = rng.array(batches * nk * width, scale: 2), v = rng.array(batches * nk * width)

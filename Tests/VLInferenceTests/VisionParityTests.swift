@@ -25,10 +25,22 @@ import VLPackFormat
         }
     }
 
+    /// Storage loss is judged at `video.out`; earlier stages over quantized weights are reported only.
+    /// ln_vision alone reads only float weights and keeps the float rule. The sample also holds the
+    /// storage target at every earlier stage, which is asserted here as a regression check.
+    static func expectStorageRule(_ results: [StageResult], _ rule: Tolerance) {
+        #expect(results.filter { $0.tolerance == .float }.map(\.name) == ["vision.ln.out"])
+        for r in results where r.tolerance != .float {
+            #expect(r.tolerance == (r.name == VisionReferenceCheck.output ? rule : rule.reportedOnly), "\(r.name)")
+            #expect(r.metrics.cosine >= rule.minCosine!, "\(r.name): cosine \(r.metrics.cosine)")
+        }
+        for r in results { #expect(r.pass, "\(r.name)") }
+    }
+
     @Test func q8WeightsPassTheStorageTolerance() throws {
         let results = try Self.check(Samples.q8)
         #expect(results.first { $0.name == "video.out" && $0.chained }?.tolerance == .q8)
-        for r in results { #expect(r.pass, "\(r.name): cosine \(r.metrics.cosine) (\(r.tolerance.name))") }
+        Self.expectStorageRule(results, .q8)
     }
 
     @Test func q4WeightsPassTheStorageTolerance() throws {
@@ -36,11 +48,19 @@ import VLPackFormat
         // The sample's rows (96–704 wide) hold no 256-blocks: every matrix falls back to Q4_1.
         #expect(pack.tensor(named: "vision.encoder.blocks.0.attn.qkv.weight")?.storage == .blocks(.q4_1))
         #expect(pack.tensor(named: "vision.qformer.layers.0.ffn.fc2.weight")?.storage == .blocks(.q4_1))
+        // The modality adapters take Q6_K, which the sample's 64-wide rows turn into Q8_0.
+        #expect(pack.tensor(named: "video.proj.weight")?.storage == .blocks(.q8_0))
         let results = try Self.check(Samples.q4)
         let final = try #require(results.first { $0.name == "video.out" && $0.chained })
         #expect(final.tolerance == .q4)
         #expect(final.metrics.cosine >= Tolerance.q4.minCosine!)
-        for r in results { #expect(r.pass, "\(r.name): cosine \(r.metrics.cosine) (\(r.tolerance.name))") }
+        // video.out from its own input reads only llama_proj (Q8_0): the 8-bit rule.
+        #expect(results.first { $0.name == "video.out" && !$0.chained }?.tolerance == .q8)
+        #expect(results.filter { $0.tolerance == .float }.map(\.name) == ["vision.ln.out"])
+        for r in results where r.name != VisionReferenceCheck.output && r.tolerance != .float {
+            #expect(r.tolerance == Tolerance.q4.reportedOnly || r.tolerance == Tolerance.q8.reportedOnly, "\(r.name)")
+            #expect(r.metrics.cosine >= Tolerance.q4.minCosine!, "\(r.name): cosine \(r.metrics.cosine)")
+        }
     }
 
     @Test func aSecondCallReusesBuffersAndGivesTheSameResult() throws {

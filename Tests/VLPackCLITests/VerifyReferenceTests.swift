@@ -68,6 +68,51 @@ struct VerifyReferenceTests {
         #expect(failed == ["video.out", "video.out (chained)"])
     }
 
+    /// The sample quantized with q4_k_m by the CLI.
+    static let q4Model: String = {
+        let out = "\(folder)/sample-q4_k_m.vlpack"
+        _ = try? CLI.run(["quantize", model, "-o", out, "--type", "q4_k_m"])
+        return out
+    }()
+
+    /// `reference` without the tensors named in `dropping`, written to `name`.
+    static func referenceWithout(_ dropping: Set<String>, name: String) throws -> String {
+        let source = try SafetensorsFile(path: CLI.root.appendingPathComponent(reference).path)
+        let path = "\(folder)/\(name)"
+        var writer = SafetensorsWriter(path: path)
+        for e in source.entries where !dropping.contains(e.name) {
+            try writer.add(name: e.name, dtype: e.dtype, shape: e.shape, contents: try source.bytes(of: e).withUnsafeBytes { Array($0) })
+        }
+        try writer.finish()
+        return path
+    }
+
+    @Test func quantizedWeightsAreJudgedAtVideoOut() throws {
+        let r = try CLI.run(["verify", Self.q4Model, "--reference", Self.reference, "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let stages = try #require(try Self.parse(r.stdout)[key: "stages"]?.array)
+        #expect(stages.count == 9)
+        for s in stages {
+            let name = s[key: "name"]?.string ?? ""
+            let judged = s[key: "tolerance"]?[key: "judged"]?.bool ?? true
+            let float = s[key: "tolerance"]?[key: "name"]?.string == "float"
+            // Judged: ln_vision alone (float weights) and video.out; the other quantized stages are reported.
+            #expect(judged == (float || name.hasPrefix("video.out")), "\(name)")
+            #expect(s[key: "pass"]?.bool == true, "\(name)")
+        }
+        let text = try CLI.run(["verify", Self.q4Model, "--reference", Self.reference])
+        #expect(text.stdout.contains("REPORT") && text.stdout.contains("all 3 judged stages PASS"))
+    }
+
+    @Test func quantizedWeightsWithoutVideoOutInTheReferenceFail() throws {
+        let path = try Self.referenceWithout(["video.out"], name: "no-video-out.safetensors")
+        let r = try CLI.run(["verify", Self.q4Model, "--reference", path])
+        #expect(r.status != 0)
+        #expect(r.stdout.contains("storage loss not judged"))
+        // Float weights are judged at every stage, so the same reference suffices for them.
+        #expect(try CLI.run(["verify", Self.model, "--reference", path]).status == 0)
+    }
+
     @Test func integrityAndReferenceTogether() throws {
         let r = try CLI.run(["verify", Self.model, "--integrity", "--reference", Self.reference, "--json"])
         #expect(r.status == 0)

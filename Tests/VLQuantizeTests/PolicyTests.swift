@@ -42,6 +42,22 @@ import VLQuant
         #expect(d["vision.encoder.blocks.0.attn.qkv.weight"].map { $0.storage } == .blocks(.q4_1))
     }
 
+    /// q4_k_m protects the video/audio adapters (2-layer Q-Formers and llama_proj) with Q6_K; the
+    /// sample's adapter rows (64 / 128 / 256 wide) fall back to Q8_0 where 256 does not divide them.
+    @Test(arguments: ["video", "audio"])
+    func q4KMProtectsTheModalityAdapters(branch: String) throws {
+        let d = try Self.decisions(.q4_k_m)
+        let adapters = d.values.filter { ($0.name.hasPrefix("\(branch).qformer.") || $0.name.hasPrefix("\(branch).proj.")) && $0.requested != nil }
+        #expect(!adapters.isEmpty)
+        for a in adapters {
+            #expect(a.requested == .q6_k, "\(a.name)")
+            #expect(a.chosen == .q6_k || a.chosen == .q8_0, "\(a.name)")
+            #expect(a.reason.hasPrefix("sensitive: modality adapter → Q6_K"), "\(a.name): \(a.reason)")
+        }
+        // The other recipes have no sensitive layers.
+        #expect(try Self.decisions(.q4_0)["\(branch).proj.weight"]?.chosen == .q4_0)
+    }
+
     @Test func floatRolesStayFloat() throws {
         let d = try Self.decisions(.q4_k_m)
         let kept: [(String, TensorRole)] = [

@@ -1,0 +1,168 @@
+import ArgumentParser
+import Foundation
+import VLCore
+import VLInference
+import VLPackFormat
+
+extension Bench {
+    /// Times the vision branch's forward pass and sets it against the GEMM rate this machine reaches.
+    struct Vision: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time the vision branch (EVA ViT-g → Q-Formers → llama_proj) on T frames.",
+            discussion: """
+                Runs --warmup untimed and --runs timed forward passes on the same T frames (the reference's \
+                input.frames with --reference, otherwise fixed pseudo-random CLIP-normalized frames: the \
+                time does not depend on the values), then measures the GEMM rate at the model's dominant \
+                shape (EVA fc1: M = T·257, N = 6144, K = 1408 at ViT-g size) through the same split \
+                single-threaded OpenBLAS sgemm the model uses. Prints per-stage medians, GFLOP/s, the \
+                share of that GEMM rate, and the process's peak RSS (measured before the GEMM test).
+
+                Example (the figure in Docs/BENCHMARKS.md):
+                  vlpack bench vision full-f16.vlpack --frames 8 --runs 3 --threads 2
+                """
+        )
+
+        @Argument(help: "The .vlpack file (needs eva_vit, blip2_qformer and video_branch).")
+        var file: String
+
+        @Option(help: "Frames per forward pass (the official loader uses 8).")
+        var frames = 8
+
+        @Option(help: "Timed runs.")
+        var runs = 3
+
+        @Option(help: "Untimed runs first (page in the weights, size the buffers).")
+        var warmup = 1
+
+        @Option(help: "Worker threads.")
+        var threads = 2
+
+        @Option(help: "Take the frames from this reference file's input.frames.")
+        var reference: String?
+
+        @Flag(help: "Print JSON.")
+        var json = false
+
+        func validate() throws {
+            guard frames >= 1, runs >= 1, warmup >= 0, threads >= 1 else {
+                throw ValidationError("--frames, --runs and --threads must be at least 1, --warmup at least 0")
+            }
+        }
+
+        func run() throws {
+            Parallel.threads = threads
+            let branch: VideoBranch
+            let input: [Float]
+            do {
+                branch = try VideoBranch(weights: Weights(path: file))
+                input = try loadFrames(branch)
+            } catch {
+                throw fail(error)
+            }
+            var times: [StageTimes] = []
+            do {
+                for i in 0..<(warmup + runs) {
+                    let t = try StageTimes.measure(branch, frames: input, count: frames)
+                    if i >= warmup { times.append(t) }
+                }
+            } catch {
+                throw fail(error)
+            }
+            let peakRSS = Self.peakRSSBytes()
+            let e = branch.eva.config
+            let gemm = GemmRate.measure(rows: frames * e.tokens, out: e.mlp, in: e.width)
+            let totals = times.map(\.total).sorted()
+            let median = totals[totals.count / 2]
+            let flops = branch.flops(frames: frames)
+            let storages = Dictionary(grouping: branch.weights.pack.tensors.filter { $0.name.hasPrefix("vision.") || $0.name.hasPrefix("video.") },
+                                      by: { $0.storage.name }).mapValues(\.count)
+            let stageMedians = StageTimes.names.indices.map { i in times.map { $0.seconds[i] }.sorted()[times.count / 2] }
+
+            if json {
+                print(JSONValue.object([
+                    ("file", JSONValue(file)), ("frames", JSONValue(frames)), ("threads", JSONValue(threads)),
+                    ("storages", .object(storages.sorted { $0.key < $1.key }.map { ($0.key, JSONValue($0.value)) })),
+                    ("runs_s", .array(totals.map { JSONValue($0) })), ("median_s", JSONValue(median)),
+                    ("stages_median_s", .object(zip(StageTimes.names, stageMedians).map { ($0, JSONValue($1)) })),
+                    ("gflop", JSONValue(flops / 1e9)), ("gflops", JSONValue(flops / median / 1e9)),
+                    ("gemm", .object([("m", JSONValue(gemm.m)), ("n", JSONValue(gemm.n)), ("k", JSONValue(gemm.k)),
+                                      ("gflops", JSONValue(gemm.gflops))])),
+                    ("peak_rss_bytes", JSONValue(peakRSS)),
+                ]).serialized())
+                return
+            }
+            let storageList = storages.sorted { $0.value > $1.value }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
+            print("vision branch: \(frames) frames, \(threads) threads, tensors \(storageList)")
+            print("runs: " + totals.map { String(format: "%.2f s", $0) }.joined(separator: ", "))
+            print("median per stage: " + zip(StageTimes.names, stageMedians).map { String(format: "%@ %.3f s", $0 as NSString, $1) }.joined(separator: ", "))
+            print(String(format: "median %.2f s: %.0f GFLOP → %.1f GFLOP/s = %.0f %% of the GEMM rate (%d×%d×%d sgemm: %.1f GFLOP/s)",
+                         median, flops / 1e9, flops / median / 1e9, 100 * flops / median / 1e9 / gemm.gflops, gemm.m, gemm.n, gemm.k, gemm.gflops))
+            print(String(format: "peak RSS %.2f GiB (mapping included)", Double(peakRSS) / Double(1 << 30)))
+        }
+
+        private func loadFrames(_ branch: VideoBranch) throws -> [Float] {
+            let S = branch.eva.config.imageSize, perFrame = 3 * S * S
+            if let reference {
+                guard let (values, shape) = try ReferenceFile(path: reference).tensor("input.frames", rank: 4) else {
+                    throw ValidationError("\(reference) has no input.frames")
+                }
+                guard shape[0] >= frames, shape.dropFirst() == [3, S, S] else {
+                    throw ValidationError("\(reference): input.frames is \(shape); need at least [\(frames), 3, \(S), \(S)]")
+                }
+                return Array(values.prefix(frames * perFrame))
+            }
+            var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+            return (0..<(frames * perFrame)).map { _ in
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                return Float(Int(state >> 40) % 4001 - 2000) / 1000  // [-2, 2]: the CLIP-normalized range
+            }
+        }
+
+        static func peakRSSBytes() -> Int {
+            var usage = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+            return usage.ru_maxrss * 1024  // Linux reports KiB
+        }
+    }
+}
+
+/// Wall time of each stage of one forward pass.
+struct StageTimes {
+    static let names = ["encoder", "ln_vision", "qformer", "video_qformer", "llama_proj"]
+    var seconds: [Double]
+    var total: Double { seconds.reduce(0, +) }
+
+    static func measure(_ branch: VideoBranch, frames: [Float], count t: Int) throws -> StageTimes {
+        var seconds: [Double] = []
+        func timed<T>(_ body: () throws -> T) rethrows -> T {
+            let start = DispatchTime.now().uptimeNanoseconds
+            defer { seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
+            return try body()
+        }
+        let tokens = try timed { try branch.encode(frames: frames, count: t) }
+        let normed = try timed { try branch.lnVision(tokens, frames: t) }
+        let perFrame = try timed { try branch.blip2QFormer(normed, frames: t) }
+        let video = try timed { try branch.videoQFormer(perFrame, frames: t) }
+        _ = try timed { try branch.project(video) }
+        return StageTimes(seconds: seconds)
+    }
+}
+
+/// The rate of `Ops.linear` (split single-threaded sgemm) at one shape: best of 5.
+struct GemmRate {
+    let m: Int, n: Int, k: Int
+    let gflops: Double
+
+    static func measure(rows m: Int, out n: Int, in k: Int) -> GemmRate {
+        let x = FloatBuffer(capacity: m * k), w = FloatBuffer(capacity: n * k), y = FloatBuffer(capacity: m * n)
+        x.pointer.update(repeating: 0.5, count: m * k)
+        w.pointer.update(repeating: 0.25, count: n * k)
+        var best = Double.infinity
+        for _ in 0..<5 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            Ops.linear(x.pointer, rows: m, in: k, weight: w.pointer, bias: nil, out: n, into: y.pointer)
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return GemmRate(m: m, n: n, k: k, gflops: 2 * Double(m) * Double(n) * Double(k) / best / 1e9)
+    }
+}
