@@ -82,7 +82,7 @@ public final class Weights: @unchecked Sendable {
     }
 
     /// A weight matrix `[rows, cols]` as f32: zero-copy when stored F32, otherwise converted into
-    /// `scratch` (both cores, O(rows·cols)); the pointer is valid until `scratch` is reused.
+    /// `scratch` (all workers, O(rows·cols)); the pointer is valid until `scratch` is reused.
     public func matrix(_ name: String, rows: Int, cols: Int, into scratch: FloatBuffer) throws(InferenceError) -> UnsafePointer<Float> {
         try matrix(name, shape: [rows, cols], into: scratch)
     }
@@ -94,21 +94,17 @@ public final class Weights: @unchecked Sendable {
         if let p = zeroCopy(t) { return p }
         let dst = scratch.reserve(shape.reduce(1, *))
         let rows = rowCount(t)
-        var failure: InferenceError?
-        if rows >= 64 {
-            let out = Shared(dst)
-            let errors = Shared(UnsafeMutablePointer<InferenceError?>.allocate(capacity: 2))
-            errors.p.initialize(repeating: nil, count: 2)
-            defer { errors.p.deallocate() }
-            let parts = min(2, Parallel.threads)
-            DispatchQueue.concurrentPerform(iterations: parts) { part in
-                do { try self.convert(t, rows: rows * part / parts ..< rows * (part + 1) / parts, into: out.p) }
-                catch { errors.p[part] = error as? InferenceError }
-            }
-            failure = errors.p[0] ?? errors.p[1]
-        } else {
-            do { try convert(t, rows: 0..<rows, into: dst) } catch { failure = error }
+        // Row slices on every worker; a slice's error is kept in its own cell.
+        let parts = rows >= 64 ? max(1, Parallel.threads) : 1
+        let out = Shared(dst)
+        let errors = Shared(UnsafeMutablePointer<InferenceError?>.allocate(capacity: parts))
+        errors.p.initialize(repeating: nil, count: parts)
+        defer { errors.p.deinitialize(count: parts); errors.p.deallocate() }
+        Parallel.run(parts) { part in
+            do { try self.convert(t, rows: rows * part / parts ..< rows * (part + 1) / parts, into: out.p) }
+            catch { errors.p[part] = error as? InferenceError }
         }
+        let failure = (0..<parts).lazy.compactMap { errors.p[$0] }.first
         if let failure { throw failure }
         return UnsafePointer(dst)
     }
