@@ -7,7 +7,7 @@
  * widest the CPU has (GNU ifunc). Without it the loops are 4 floats wide (SSE2) and GELU alone took
  * ~4 % of a ViT-g forward. No FMA is enabled, so every clone performs the same IEEE operations.
  * Helpers the clones share are always_inline: otherwise each clone calls one baseline copy. */
-#if defined(__x86_64__) && defined(__linux__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && defined(__linux__)
 #define VL_MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define VL_MULTIVERSION
