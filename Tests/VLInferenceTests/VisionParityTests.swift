@@ -48,7 +48,7 @@ import VLPackFormat
         // The sample's rows (96–704 wide) hold no 256-blocks: every matrix falls back to Q4_1.
         #expect(pack.tensor(named: "vision.encoder.blocks.0.attn.qkv.weight")?.storage == .blocks(.q4_1))
         #expect(pack.tensor(named: "vision.qformer.layers.0.ffn.fc2.weight")?.storage == .blocks(.q4_1))
-        // The modality adapters take Q6_K, which the sample's 64-wide rows turn into Q8_0.
+        // The modality adapters take Q6_K, which the sample's 96- and 192-wide rows turn into Q8_0.
         #expect(pack.tensor(named: "video.proj.weight")?.storage == .blocks(.q8_0))
         let results = try Self.check(Samples.q4)
         let final = try #require(results.first { $0.name == "video.out" && $0.chained })

@@ -43,7 +43,7 @@ import VLQuant
     }
 
     /// q4_k_m protects the video/audio adapters (2-layer Q-Formers and llama_proj) with Q6_K; the
-    /// sample's adapter rows (64 / 128 / 256 wide) fall back to Q8_0 where 256 does not divide them.
+    /// sample's adapter rows (96, 128 and 192 wide) fall back to Q8_0.
     @Test(arguments: ["video", "audio"])
     func q4KMProtectsTheModalityAdapters(branch: String) throws {
         let d = try Self.decisions(.q4_k_m)
