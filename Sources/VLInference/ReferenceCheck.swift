@@ -173,7 +173,7 @@ public enum VisionReferenceCheck {
         func tolerance(upTo index: Int, from start: Int) -> Tolerance {
             let prefixes = stages[(start + 1)...index].flatMap(\.prefixes)
             return Self.tolerance(stage: stages[index].name,
-                             storages: pack.tensors.filter { t in prefixes.contains { t.name.hasPrefix($0) } }.map(\.storage))
+                                  storages: pack.tensors.filter { t in prefixes.contains { t.name.hasPrefix($0) } }.map(\.storage))
         }
         func run(_ index: Int, _ input: [Float]) throws(InferenceError) -> [Float] {
             switch stages[index].name {
