@@ -70,7 +70,7 @@ let package = Package(
         .executableTarget(name: "FuzzSafetensors", dependencies: ["VLSafetensors"]),
         .executableTarget(name: "FuzzVLPack", dependencies: ["VLPackFormat", "VLCore"]),
 
-        // Helpers shared by the test suites (the fixed-seed generator).
+        // Helpers shared by the test suites (the fixed-seed generator, running child processes).
         .target(name: "VLTestSupport", path: "Tests/VLTestSupport"),
         .testTarget(name: "VLCoreTests", dependencies: ["VLCore", "CVLKernels", "VLTestSupport"]),
         .testTarget(name: "VLPickleTests", dependencies: ["VLPickle"]),
@@ -80,10 +80,10 @@ let package = Package(
         .testTarget(name: "VLQuantTests", dependencies: ["VLTestSupport", "VLQuant", "VLCore"],
                     swiftSettings: [.unsafeFlags(["-O"])]),
         .testTarget(name: "VLCheckpointTests", dependencies: ["VLCheckpoint", "VLCore"]),
-        .testTarget(name: "VLPackCLITests", dependencies: ["VLCheckpoint", "VLSafetensors", "VLCore"]),
+        .testTarget(name: "VLPackCLITests", dependencies: ["VLTestSupport", "VLCheckpoint", "VLSafetensors", "VLCore"]),
         .testTarget(name: "VLMediaTests", dependencies: ["VLMedia", "VLCore"]),
-        .testTarget(name: "VLConvertTests", dependencies: ["VLConvert", "VLCheckpoint", "VLPackFormat", "VLCore"]),
-        .testTarget(name: "VLQuantizeTests", dependencies: ["VLQuantize", "VLQuant", "VLConvert", "VLPackFormat", "VLCore"]),
+        .testTarget(name: "VLConvertTests", dependencies: ["VLTestSupport", "VLConvert", "VLCheckpoint", "VLPackFormat", "VLCore"]),
+        .testTarget(name: "VLQuantizeTests", dependencies: ["VLTestSupport", "VLQuantize", "VLQuant", "VLConvert", "VLPackFormat", "VLCore"]),
         .testTarget(name: "VLInferenceTests", dependencies: [
             "VLInference", "VLConvert", "VLPackFormat", "VLQuant", "VLQuantize", "VLSafetensors", "VLCore", "CVLKernels",
             .product(name: "Logging", package: "swift-log"),

@@ -135,8 +135,7 @@ public enum VisionReferenceCheck {
     /// were only reported, `video.out` was judged (otherwise the storage loss went unchecked).
     public static func passes(_ results: [StageResult]) -> Bool {
         let outputJudged = results.contains { $0.name == output && $0.tolerance.judged }
-        return results.allSatisfy(\.pass) && results.contains(where: \.tolerance.judged)
-            && (outputJudged || results.allSatisfy(\.tolerance.judged))
+        return !results.isEmpty && results.allSatisfy(\.pass) && (outputJudged || results.allSatisfy(\.tolerance.judged))
     }
 
     /// The rule for a comparison at stage `name` over weights of `storages`.

@@ -133,18 +133,12 @@ struct StageTimes {
     var total: Double { seconds.reduce(0, +) }
 
     static func measure(_ branch: VideoBranch, frames: [Float], count t: Int) throws -> StageTimes {
-        var seconds: [Double] = []
-        func timed<T>(_ body: () throws -> T) rethrows -> T {
-            let start = DispatchTime.now().uptimeNanoseconds
-            defer { seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
-            return try body()
-        }
-        let tokens = try timed { try branch.encode(frames: frames, count: t) }
-        let normed = try timed { try branch.lnVision(tokens, frames: t) }
-        let perFrame = try timed { try branch.blip2QFormer(normed, frames: t) }
-        let video = try timed { try branch.videoQFormer(perFrame, frames: t) }
-        _ = try timed { try branch.project(video) }
-        return StageTimes(seconds: seconds)
+        let (tokens, encode) = try timed { try branch.encode(frames: frames, count: t) }
+        let (normed, ln) = try timed { try branch.lnVision(tokens, frames: t) }
+        let (perFrame, qformer) = try timed { try branch.blip2QFormer(normed, frames: t) }
+        let (video, videoQFormer) = try timed { try branch.videoQFormer(perFrame, frames: t) }
+        let (_, project) = try timed { try branch.project(video) }
+        return StageTimes(seconds: [encode, ln, qformer, videoQFormer, project])
     }
 }
 
@@ -159,9 +153,7 @@ struct GemmRate {
         w.pointer.update(repeating: 0.25, count: n * k)
         var best = Double.infinity
         for _ in 0..<5 {
-            let start = DispatchTime.now().uptimeNanoseconds
-            Ops.linear(x.pointer, rows: m, in: k, weight: w.pointer, bias: nil, out: n, into: y.pointer)
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            best = min(best, timed { Ops.linear(x.pointer, rows: m, in: k, weight: w.pointer, bias: nil, out: n, into: y.pointer) }.seconds)
         }
         return GemmRate(m: m, n: n, k: k, gflops: 2 * Double(m) * Double(n) * Double(k) / best / 1e9)
     }

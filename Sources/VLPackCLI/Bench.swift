@@ -30,13 +30,13 @@ struct Bench: ParsableCommand {
             var times: [Double] = []
             var tensors = 0
             for _ in 0..<max(runs, 1) {
-                let start = DispatchTime.now().uptimeNanoseconds
+                let seconds: Double
                 do {
-                    tensors = try VLPackFile(path: file).tensors.count
+                    (tensors, seconds) = try timed { try VLPackFile(path: file).tensors.count }
                 } catch {
                     throw fail(error)
                 }
-                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+                times.append(seconds * 1e3)
             }
             times.sort()
             let median = times[times.count / 2]
@@ -48,4 +48,11 @@ struct Bench: ParsableCommand {
             }
         }
     }
+}
+
+/// `body`'s result and the seconds it took (monotonic clock).
+func timed<T>(_ body: () throws -> T) rethrows -> (T, seconds: Double) {
+    let start = DispatchTime.now().uptimeNanoseconds
+    let result = try body()
+    return (result, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
 }

@@ -4,6 +4,7 @@ import VLCheckpoint
 import VLConvert
 import VLCore
 import VLPackFormat
+import VLTestSupport
 
 /// The bundled sample models, converted together into one `.vlpack` file.
 @Suite struct SampleConversionTests {
@@ -99,23 +100,10 @@ import VLPackFormat
 }
 
 enum PythonReader {
-    static let available: Bool = (try? run(["-c", "import numpy"]).status) == 0
-
-    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: Data) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3"] + arguments
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, data)
-    }
+    static let available: Bool = (try? Subprocess.python3(["-c", "import numpy"]).status) == 0
 
     static func list(_ path: String) throws -> [JSONValue] {
-        let r = try run([Paths.root.appendingPathComponent("Formats/vlpack_reader.py").path, "--list", "--json", "--hash", path])
-        return try r.stdout.withUnsafeBytes { try JSONValue.parse($0) }.array ?? []
+        let r = try Subprocess.python3([Paths.root.appendingPathComponent("Formats/vlpack_reader.py").path, "--list", "--json", "--hash", path])
+        return try JSONValue.parse(r.stdout).array ?? []
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VLCore
+import VLTestSupport
 
 /// Runs the built `vlpack` executable the way users and scripts do.
 enum CLI {
@@ -18,22 +19,9 @@ enum CLI {
         return nil
     }
 
-    struct Result { let status: Int32; let stdout: String; let stderr: String }
-
-    static func run(_ arguments: [String]) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(binary))
-        process.arguments = arguments
-        process.currentDirectoryURL = root
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
+    /// `vlpack ARGUMENTS`, run from the repository root.
+    static func run(_ arguments: [String]) throws -> Subprocess {
+        try Subprocess.run(try #require(binary), arguments, in: root)
     }
 }
 

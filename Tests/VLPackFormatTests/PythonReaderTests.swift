@@ -1,26 +1,14 @@
 import Foundation
 import Testing
 import VLCore
+import VLTestSupport
 @testable import VLPackFormat
 
 /// `Formats/vlpack_reader.py`, found from this source file's location (Tests/VLPackFormatTests/).
 private let readerScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("Formats/vlpack_reader.py").path
 
-private func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3"] + arguments
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    // Read before waiting so a large output cannot fill the pipe and block the child.
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-}
+private func run(_ arguments: [String]) throws -> Subprocess { try Subprocess.python3(arguments) }
 
 /// True when `python3` runs and imports numpy (the reader's only dependency).
 private let pythonWithNumpy: Bool = (try? run(["-c", "import numpy"]).status) == 0

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VLCore
 import VLPackFormat
+import VLTestSupport
 @testable import VLQuantize
 
 /// A minimal GGUF v3 reader for the tests: metadata keys in order, tensor infos and data.
@@ -193,16 +194,8 @@ enum PythonGGUF {
     }
 
     static func runProcess(_ exe: String, _ args: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = args
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw CocoaError(.executableLoad) }
-        return String(decoding: data, as: UTF8.self)
+        let r = try Subprocess.run(exe, args)
+        guard r.status == 0 else { throw CocoaError(.executableLoad) }
+        return r.stdout
     }
 }
