@@ -6,8 +6,9 @@ import VLSafetensors
 import VLTorch
 
 /// Opens any checkpoint VLPack reads, deciding the format from the bytes, never from the name
-/// alone: torch zip, legacy stacked pickles, safetensors, a bare pickle, or a folder (its shard
-/// index, or its single checkpoint file).
+/// alone: torch zip, legacy stacked pickles, safetensors, a bare pickle, a shard index
+/// (`*.index.json`, the path `transformers` prints), or a folder (its shard index, or its single
+/// checkpoint file).
 ///
 /// Errors inside a file arrive as `SourceError` naming the file. Cost: O(metadata).
 public enum Checkpoint {
@@ -19,13 +20,17 @@ public enum Checkpoint {
         return try openFile(path, logger: logger)
     }
 
-    /// Opens one file, sniffing its format.
-    public static func openFile(_ path: String, logger: Logger) throws -> any TensorSource {
+    /// Opens one file, sniffing its format. A shard index is opened as its whole shard set unless
+    /// `insideIndex` names the index that listed this file (an index never lists another index).
+    public static func openFile(_ path: String, logger: Logger, insideIndex: String? = nil) throws -> any TensorSource {
         try attributing(to: path) {
             let file = try MappedFile(path: path)
             let format = CheckpointFormat.sniff(file.bytes, name: path)
             logger.debug("opening \(path) as \(format)")
             switch format {
+            case .shardIndex:
+                if let index = insideIndex { throw CheckpointError.shardIsIndex(index: index, shard: path) }
+                return try ShardedCheckpoint(indexPath: path, logger: logger)
             case .vlpack: return try VLPackFile(mapping: file)
             case .torchZip: return try TorchZipCheckpoint(file: file)
             case .torchLegacy: return try TorchLegacyCheckpoint(file: file)
@@ -57,7 +62,7 @@ public enum Checkpoint {
 
 /// The on-disk formats, as told from a file's first bytes.
 public enum CheckpointFormat: String, Sendable {
-    case vlpack, torchZip, torchLegacy, torchTar, safetensors, pickle, unknown
+    case vlpack, torchZip, torchLegacy, torchTar, safetensors, pickle, shardIndex, unknown
 
     /// MARK, GLOBAL, INST, EMPTY_LIST, EMPTY_DICT, EMPTY_TUPLE, NONE.
     static let protocol0Openers: Set<UInt8> = Set("(ci]})N".utf8)
@@ -68,6 +73,11 @@ public enum CheckpointFormat: String, Sendable {
         if bytes.count >= 4, bytes[0] == 0x50, bytes[1] == 0x4b, bytes[2] == 0x03 || bytes[2] == 0x05 { return .torchZip }
         if bytes.count >= 9, bytes[8] == UInt8(ascii: "{") { return .safetensors }
         if bytes.count < 9, name.hasSuffix(".safetensors") { return .safetensors }
+        // A JSON object named like the index files transformers writes; its content is validated
+        // by ShardedCheckpoint.
+        if name.hasSuffix(".index.json"), bytes.first(where: { !isJSONWhitespace($0) }) == UInt8(ascii: "{") {
+            return .shardIndex
+        }
         if bytes.count >= 262, Array(bytes[257..<262]) == Array("ustar".utf8) { return .torchTar }
         if TorchLegacyCheckpoint.matches(bytes) { return .torchLegacy }
         if bytes.count >= 2, bytes[0] == 0x80 { return .pickle }
@@ -77,3 +87,5 @@ public enum CheckpointFormat: String, Sendable {
         return .unknown
     }
 }
+
+private func isJSONWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 }

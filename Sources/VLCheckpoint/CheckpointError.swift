@@ -11,11 +11,13 @@ public enum CheckpointError: RuleError {
     case shardMissing(index: String, shard: String)
     case tensorMissingFromShard(tensor: String, shard: String)
     case duplicateTensor(tensor: String, first: String, second: String)
+    /// A shard index names another shard index as a shard (which could loop).
+    case shardIsIndex(index: String, shard: String)
 
     public var detail: String {
         switch self {
         case let .unrecognizedFormat(path, first):
-            "\(path): not a torch zip, legacy torch file, safetensors file or pickle (starts with \(first))"
+            "\(path): not a torch zip, legacy torch file, safetensors file, shard index or pickle (starts with \(first))"
         case let .emptyFolder(path):
             "\(path): no checkpoint file or index in this folder"
         case let .ambiguousFolder(path, candidates):
@@ -30,6 +32,8 @@ public enum CheckpointError: RuleError {
             "tensor '\(tensor)' is listed in shard '\(shard)' but that file does not hold it"
         case let .duplicateTensor(tensor, first, second):
             "tensor '\(tensor)' appears in both '\(first)' and '\(second)'"
+        case let .shardIsIndex(index, shard):
+            "\(index): shard '\(shard)' is itself a shard index; an index must list checkpoint files"
         }
     }
 }

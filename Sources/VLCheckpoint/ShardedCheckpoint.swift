@@ -50,7 +50,7 @@ public final class ShardedCheckpoint: TensorSource {
         for shard in shardOrder {
             let shardPath = (folder as NSString).appendingPathComponent(shard)
             guard FileManager.default.fileExists(atPath: shardPath) else { throw CheckpointError.shardMissing(index: indexPath, shard: shard) }
-            let source = try Checkpoint.openFile(shardPath, logger: logger)
+            let source = try Checkpoint.openFile(shardPath, logger: logger, insideIndex: indexPath)
             shards[shard] = source
             for entry in source.entries {
                 if let first = shardOf[entry.name] {

@@ -37,6 +37,10 @@ struct ConversionInput {
         } else {
             shards = [try Checkpoint.open(path, logger: logger)]
         }
+        guard shards.contains(where: { !$0.entries.isEmpty }) else {
+            let skipped = shards.reduce(0) { $0 + $1.skipped.count }
+            throw ConvertError.noTensorContributed(path: path, reason: "it holds no tensors (\(skipped) other objects)")
+        }
         let family = ComponentFamily.detect(shards[0].entries)
         guard family != .unknown else { throw ConvertError.unknownFamily(path: path) }
 

@@ -5,6 +5,8 @@ public enum ConvertError: RuleError {
     case invalidMap(map: String, reason: String)
     case invalidConfig(component: String, reason: String)
     case unknownFamily(path: String)
+    /// An input that contributes no tensor to the output (none in the file, or none its map takes).
+    case noTensorContributed(path: String, reason: String)
     case unmappedTensor(file: String, tensor: String)
     case shapeMismatch(file: String, tensor: String, expected: [Int], found: [Int])
     case missingTensor(component: String, tensor: String)
@@ -21,6 +23,7 @@ public enum ConvertError: RuleError {
         switch self {
         case let .invalidMap(map, reason): "model map '\(map)': \(reason)"
         case let .invalidConfig(component, reason): "config of '\(component)': \(reason)"
+        case let .noTensorContributed(path, reason): "input \(path) contributes no tensor: \(reason)"
         case let .unknownFamily(path):
             "\(path): not a known Video-LLaMA component (run `vlpack inspect` to see its tensors)"
         case let .unmappedTensor(file, tensor):

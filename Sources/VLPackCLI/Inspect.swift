@@ -7,8 +7,9 @@ struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List the tensors, skipped objects, pickle globals and component family of checkpoints.",
         discussion: """
-            PATH may be a .pth/.pt/.bin (torch zip or legacy), a .safetensors file, or a folder holding a \
-            shard index or a single checkpoint. Nothing is executed and, without --hash, no tensor data is read.
+            PATH may be a .pth/.pt/.bin (torch zip or legacy), a .safetensors file, a shard index \
+            (model.safetensors.index.json, pytorch_model.bin.index.json), or a folder holding a shard index \
+            or a single checkpoint. A file that holds no tensor is listed with a warning on stderr. Nothing is executed and, without --hash, no tensor data is read.
 
             --json prints one object per path (an array for several paths):
               {"schema": 1, "path", "family", "tensors": [{"name", "dtype", "shape", "nbytes", "sha256"?}],
@@ -45,6 +46,9 @@ struct Inspect: ParsableCommand {
             do {
                 let source = try Checkpoint.open(path, logger: logger)
                 reports.append(try InspectReport(source: source, path: path, hash: hash, filter: regex))
+                if source.entries.isEmpty {
+                    warn("\(path) holds no tensors (\(source.skipped.count) other objects); it cannot be converted")
+                }
             } catch {
                 throw fail(error)
             }

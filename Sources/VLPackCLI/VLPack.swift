@@ -59,6 +59,11 @@ struct GlobalOptions: ParsableArguments {
     }
 }
 
+/// Prints one warning line to stderr; the command goes on.
+func warn(_ message: String) {
+    FileHandle.standardError.write(Data("vlpack: warning: \(message)\n".utf8))
+}
+
 /// Prints one line naming the file, the rule and the detail, and exits non-zero.
 func fail(_ error: any Error) -> ExitCode {
     FileHandle.standardError.write(Data("vlpack: error: \(error)\n".utf8))

@@ -32,6 +32,13 @@ public enum PickleError: RuleError {
     case invalidUTF8(offset: Int)
     /// PROTO with a version above 5.
     case invalidProtocol(offset: Int, version: UInt8)
+    /// A protocol-4 FRAME whose length runs past the end of the input (frames must lie inside it).
+    case frameExceedsInput(offset: Int, length: UInt64, remaining: Int)
+    /// A FRAME that starts before the previous frame's bytes are used up (as CPython refuses).
+    case frameOverlap(offset: Int, previousFrameEnd: Int)
+    /// Containers nest deeper than `PickleLimits.maxNestingDepth`; `offset` is the STOP opcode,
+    /// where the finished object graph is measured.
+    case nestingLimit(offset: Int, limit: Int)
 
     public var detail: String {
         switch self {
@@ -65,6 +72,12 @@ public enum PickleError: RuleError {
             "text at offset \(offset) is not valid UTF-8"
         case let .invalidProtocol(offset, version):
             "PROTO \(version) at offset \(offset) is not a known pickle protocol (0-5)"
+        case let .frameExceedsInput(offset, length, remaining):
+            "FRAME at offset \(offset) claims \(length) bytes but only \(remaining) follow"
+        case let .frameOverlap(offset, previousFrameEnd):
+            "FRAME at offset \(offset) starts inside the previous frame, which ends at offset \(previousFrameEnd)"
+        case let .nestingLimit(offset, limit):
+            "containers nest deeper than \(limit) levels in the pickle ending at offset \(offset)"
         }
     }
 }

@@ -15,14 +15,25 @@ public struct PickleLimits: Sendable {
     public var maxMemoEntries: Int
     /// Heap objects (tuples, lists, dicts, sets, globals, calls, placeholders).
     public var maxObjects: Int
+    /// Levels of containers (tuple, list, dict, set, call arguments, persistent ids) on the longest
+    /// path from the result down to a leaf, the root counting as level 1. Checked once, at STOP, over
+    /// the finished heap, because mutation through the memo can deepen a container after it was
+    /// placed inside another one.
+    public var maxNestingDepth: Int
 
-    public init(maxOperations: Int, maxStackDepth: Int, maxMarkDepth: Int, maxMemoEntries: Int, maxObjects: Int) {
+    public init(maxOperations: Int, maxStackDepth: Int, maxMarkDepth: Int, maxMemoEntries: Int, maxObjects: Int,
+                maxNestingDepth: Int = PickleLimits.standardNestingDepth) {
         self.maxOperations = maxOperations
         self.maxStackDepth = maxStackDepth
         self.maxMarkDepth = maxMarkDepth
         self.maxMemoEntries = maxMemoEntries
         self.maxObjects = maxObjects
+        self.maxNestingDepth = maxNestingDepth
     }
+
+    /// Real checkpoints nest fewer than 10 levels (trainer file → model → tensor → rebuild
+    /// arguments → size tuple); 100 leaves room for unusual but honest files.
+    public static let standardNestingDepth = 100
 
     /// Generous enough for multi-GB state_dicts (a tensor costs about 20 operations and 5 objects),
     /// small enough that the worst case stays within a few GB of RAM.
@@ -31,6 +42,7 @@ public struct PickleLimits: Sendable {
         maxStackDepth: 1_000_000,
         maxMarkDepth: 10_000,
         maxMemoEntries: 1 << 24,
-        maxObjects: 50_000_000
+        maxObjects: 50_000_000,
+        maxNestingDepth: standardNestingDepth
     )
 }

@@ -22,6 +22,7 @@ extension PickleInterpreter {
         switch opcode {
         case .stop:
             let root = try pop()
+            try checkNesting(from: root)
             let globals = Set(decisions.keys.map(\.qualifiedName)).sorted()
             return PickleResult(heap: heap, root: root, globals: globals, endOffset: cursor.position)
 
@@ -30,8 +31,16 @@ extension PickleInterpreter {
             let version = try read(UInt8.self)
             guard version <= 5 else { throw .invalidProtocol(offset: opcodeOffset, version: version) }
         case .frame:
-            // Frames only help buffered readers; the input is already in memory.
-            _ = try read(UInt64.self)
+            // Frames only help buffered readers, but a frame must lie inside the input and must not
+            // start inside the previous one: a length that lies about the stream is a malformed file.
+            guard cursor.position >= frameEnd else {
+                throw .frameOverlap(offset: opcodeOffset, previousFrameEnd: frameEnd)
+            }
+            let length = try read(UInt64.self)
+            guard length <= UInt64(cursor.remaining) else {
+                throw .frameExceedsInput(offset: opcodeOffset, length: length, remaining: cursor.remaining)
+            }
+            frameEnd = cursor.position + Int(length)
         case .mark:
             try pushMark()
         case .pop:

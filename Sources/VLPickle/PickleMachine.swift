@@ -44,6 +44,8 @@ struct PickleInterpreter {
 
     /// Offset of the opcode being executed, for errors.
     var opcodeOffset = 0
+    /// Where the current protocol-4 frame ends (0 before the first FRAME).
+    var frameEnd = 0
     var operations = 0
     var stack: [PickleValue] = []
     var marks: [Int] = []

@@ -18,6 +18,12 @@ public final class RawPickleFile: TensorSource {
     public init(bytes: UnsafeRawBufferPointer, path: String, limits: PickleLimits = .standard) throws {
         self.path = path
         let result = try PickleMachine(limits: limits).run(bytes)
+        // More bytes after STOP mean another format (the sniffer routes stacked pickles to the
+        // legacy reader), never a pickle whose tail can be ignored.
+        guard result.endOffset == bytes.count else {
+            throw TorchError.trailingBytes(offset: result.endOffset, count: bytes.count - result.endOffset,
+                                           after: "the pickle's STOP")
+        }
         globals = result.globals
         let graph = TorchObjectGraph(result: result) { _, name in
             throw TorchError.invalidPersistentID(path: name, reason: "a bare pickle has no storage records")

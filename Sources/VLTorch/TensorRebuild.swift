@@ -9,7 +9,9 @@ struct TensorRebuild {
     let result: PickleResult
     let resolve: (PickleValue, String) throws -> ResolvedStorage
     /// Storages resolved so far, by persistent-id key, so shared storages resolve once.
-    var storages: [String: ResolvedStorage]
+    var storages: [String: ResolvedStorage] = [:]
+    /// The element type each storage record has been viewed as so far.
+    var viewDTypes: [String: DType] = [:]
 
     /// `_rebuild_parameter` and `_rebuild_from_type_v2` wrap another rebuild; real files nest once.
     static let maxWrapping = 4
@@ -78,6 +80,13 @@ struct TensorRebuild {
         guard let dtype = dtypeOverride ?? storage.dtype else {
             throw TorchError.malformedTensor(path: name, reason: "untyped storage without a dtype")
         }
+        // An untyped storage takes its element type from each tensor; all of them must agree.
+        let storageKey = storage.location.key
+        if let first = viewDTypes[storageKey], first != dtype {
+            throw TorchError.storageKeyConflict(key: storageKey, first: "\(first.rawValue) (by an earlier tensor)",
+                                                second: "\(dtype.rawValue) (by '\(name)')")
+        }
+        viewDTypes[storageKey] = dtype
         guard Checked.byteCount(shape, itemSize: dtype.byteSize) != nil else {
             throw TorchError.malformedTensor(path: name, reason: "shape \(shape) overflows")
         }

@@ -24,10 +24,16 @@ public enum TorchError: RuleError {
     case viewOutOfBounds(tensor: String, offset: Int, shape: [Int], strides: [Int], storageElements: Int)
     case invalidPersistentID(path: String, reason: String)
     case malformedTensor(path: String, reason: String)
-    case nestingTooDeep(path: String, limit: Int)
     case graphTooLarge(limit: Int)
+    /// Two persistent ids name one storage key with different element types or sizes (torch's
+    /// saver refuses to write this; its loader would silently reinterpret the bytes).
+    case storageKeyConflict(key: String, first: String, second: String)
+    /// Bytes follow a pickle's STOP where the format has nothing more (a bare pickle, `data.pkl`,
+    /// or the end of a legacy file's storage data).
+    case trailingBytes(offset: Int, count: Int, after: String)
     // Legacy stacked pickles
-    case legacyBadMagic(offset: Int)
+    /// A stacked-pickle file whose first pickle is not the torch magic number.
+    case legacyBadMagic(offset: Int, found: String)
     case legacyUnsupportedProtocol(version: Int64)
     case legacyBigEndian(offset: Int)
     case legacyUnknownStorage(key: String)
@@ -73,12 +79,14 @@ public enum TorchError: RuleError {
             "storage reference at '\(path)': \(reason)"
         case let .malformedTensor(path, reason):
             "tensor at '\(path)': \(reason)"
-        case let .nestingTooDeep(path, limit):
-            "object nesting at '\(path)' is deeper than \(limit) levels"
         case let .graphTooLarge(limit):
             "object graph has more than \(limit) nodes to visit (shared-reference bomb?)"
-        case let .legacyBadMagic(offset):
-            "legacy torch file: expected the magic number pickle at offset \(offset)"
+        case let .storageKeyConflict(key, first, second):
+            "storage '\(key)' is declared as \(first) and again as \(second); torch never writes one storage with two types or sizes"
+        case let .trailingBytes(offset, count, after):
+            "\(count) unexpected bytes at offset \(offset), after \(after)"
+        case let .legacyBadMagic(offset, found):
+            "not a torch legacy file: the pickle at offset \(offset) holds \(found), not the magic number 0x1950a86a20f9469cfc6c"
         case let .legacyUnsupportedProtocol(version):
             "legacy torch file: protocol version \(version), expected 1001"
         case let .legacyBigEndian(offset):

@@ -19,11 +19,34 @@ public final class TorchLegacyCheckpoint: TensorSource {
     static let magic: [UInt8] = [0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]
     static let protocolVersion: Int64 = 1001
 
-    /// True when the bytes begin with the legacy magic-number pickle.
+    /// True when the bytes begin the way stacked pickles do: a binary pickle (PROTO 2–5, then a
+    /// FRAME for protocols 4 and 5) of one integer, its STOP, and more bytes after it. The value is
+    /// not compared here: a wrong magic number is then refused as "not a torch legacy file"
+    /// instead of being read as a bare pickle of an int. Cost: O(1), at most ~30 bytes read.
     public static func matches(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        // PROTO 2, LONG1 10, <magic>
-        guard bytes.count >= 14, bytes[0] == 0x80, bytes[2] == 0x8a, bytes[3] == 10 else { return false }
-        return UnsafeRawBufferPointer(rebasing: bytes[4..<14]).elementsEqual(magic)
+        guard let stop = integerPickleStop(bytes) else { return false }
+        return stop + 1 < bytes.count
+    }
+
+    /// Offset of the STOP of a leading `PROTO n [FRAME len] <int> [MEMOIZE | BINPUT i] STOP`, or nil.
+    private static func integerPickleStop(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        guard bytes.count >= 4, bytes[0] == 0x80, (2...5).contains(bytes[1]) else { return nil }
+        var at = 2
+        if bytes[at] == 0x95 { at += 9 }  // FRAME + 8-byte length
+        guard at < bytes.count else { return nil }
+        switch bytes[at] {
+        case 0x8a:  // LONG1 n
+            guard at + 1 < bytes.count else { return nil }
+            at += 2 + Int(bytes[at + 1])
+        case 0x4a: at += 5  // BININT
+        case 0x4b: at += 2  // BININT1
+        case 0x4d: at += 3  // BININT2
+        default: return nil
+        }
+        guard at < bytes.count else { return nil }
+        if bytes[at] == 0x94 { at += 1 } else if bytes[at] == 0x71 { at += 2 }  // MEMOIZE, BINPUT
+        guard at < bytes.count, bytes[at] == 0x2e else { return nil }
+        return at
     }
 
     public convenience init(path: String, limits: PickleLimits = .standard) throws {
@@ -37,11 +60,13 @@ public final class TorchLegacyCheckpoint: TensorSource {
         let machine = PickleMachine(limits: limits)
 
         let magic = try machine.run(bytes)
-        guard case let .bigInt(m) = magic.root, m == Self.magic else { throw TorchError.legacyBadMagic(offset: 0) }
+        guard case let .bigInt(m) = magic.root, m == Self.magic else {
+            throw TorchError.legacyBadMagic(offset: 0, found: Self.describe(magic.root))
+        }
         let proto = try machine.run(bytes, startingAt: magic.endOffset)
         guard case let .int(version) = proto.root, version == Self.protocolVersion else {
             if case let .int(v) = proto.root { throw TorchError.legacyUnsupportedProtocol(version: v) }
-            throw TorchError.legacyBadMagic(offset: magic.endOffset)
+            throw TorchError.legacyBadMagic(offset: magic.endOffset, found: Self.describe(proto.root))
         }
         let sysInfo = try machine.run(bytes, startingAt: proto.endOffset)
         if Self.lookup(sysInfo, "little_endian") == .bool(false) {
@@ -53,11 +78,9 @@ public final class TorchLegacyCheckpoint: TensorSource {
 
         // Element type and size of every storage the graph references, by root key.
         var declared: [String: (dtype: DType, numel: Int)] = [:]
-        for object in main.heap {
-            guard case let .persistent(pid) = object else { continue }
-            let id = try PersistentStorageID(pid, result: main, path: "(storage)")
-            guard let dtype = id.dtype else { throw TorchError.invalidPersistentID(path: id.key, reason: "untyped storage in a legacy file") }
-            declared[id.key] = (dtype, id.numel)
+        for (key, id) in try PersistentStorageID.declarations(in: main) {
+            guard let dtype = id.dtype else { throw TorchError.invalidPersistentID(path: key, reason: "untyped storage in a legacy file") }
+            declared[key] = (dtype, id.numel)
         }
 
         // Walk the data section: for each key, int64 count then count × itemsize bytes.
@@ -78,6 +101,9 @@ public final class TorchLegacyCheckpoint: TensorSource {
             }
             offsets[key] = start
             cursor = end
+        }
+        guard cursor == bytes.count else {
+            throw TorchError.trailingBytes(offset: cursor, count: bytes.count - cursor, after: "the last storage's data")
         }
 
         let path = file.path
@@ -105,6 +131,15 @@ public final class TorchLegacyCheckpoint: TensorSource {
             throw TorchError.recordMissing(name: "storage \(entry.storage.key)")
         }
         return TensorBytes(view: view, owner: file).tensor(entry)
+    }
+
+    /// A short description of a pickled value, for `legacyBadMagic`.
+    private static func describe(_ value: PickleValue) -> String {
+        switch value {
+        case let .int(n): "the integer \(n)"
+        case let .bigInt(digits): "the integer 0x" + digits.reversed().map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        default: "no integer"
+        }
     }
 
     private static func lookup(_ result: PickleResult, _ key: String) -> PickleValue? {

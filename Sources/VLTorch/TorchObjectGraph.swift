@@ -14,9 +14,9 @@ struct ResolvedStorage {
 /// dict/list/tuple is descended only if it transitively holds a tensor; any other value is reported
 /// once, at its dotted key path, as skipped. A container reached a second time through a shared
 /// reference is not descended again (reported as `shared reference`), so the walk is linear in the
-/// heap. It is iterative and budgeted, so deep nesting cannot exhaust the stack either.
+/// heap. It is iterative and budgeted; nesting depth is already bounded by the pickle machine
+/// (`PickleLimits.maxNestingDepth`).
 struct TorchObjectGraph {
-    static let maxDepth = 256
     static let maxVisits = 10_000_000
 
     let result: PickleResult
@@ -26,7 +26,7 @@ struct TorchObjectGraph {
         let holdsTensor = markContainersHoldingTensors()
         var entries: [TensorEntry] = []
         var skipped: [SkippedObject] = []
-        var storages: [String: ResolvedStorage] = [:]
+        var rebuild = TensorRebuild(result: result, resolve: resolve)
         var visits = 0
         var descended = Set<Int>()
         // (value, path components, is root)
@@ -34,19 +34,14 @@ struct TorchObjectGraph {
         while let (value, path, isRoot) = stack.popLast() {
             visits += 1
             guard visits <= Self.maxVisits else { throw TorchError.graphTooLarge(limit: Self.maxVisits) }
-            guard path.count <= Self.maxDepth else {
-                throw TorchError.nestingTooDeep(path: path.prefix(8).joined(separator: ".") + "...", limit: Self.maxDepth)
-            }
             let name = path.joined(separator: ".")
             if case let .ref(ref) = value {
                 if case let .call(function, arguments) = result[ref], TensorRebuild.isTensorFunction(function) {
-                    var rebuild = TensorRebuild(result: result, resolve: resolve, storages: storages)
                     if let entry = try rebuild.entry(function: function, arguments: arguments, name: name, depth: 0) {
                         entries.append(entry)
                     } else {
                         skipped.append(SkippedObject(path: name, type: "torch.Tensor"))
                     }
-                    storages = rebuild.storages
                     continue
                 }
                 if isRoot || holdsTensor[ref.index] {

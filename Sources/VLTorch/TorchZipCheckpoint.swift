@@ -49,8 +49,18 @@ public final class TorchZipCheckpoint: TensorSource {
         let pickleBytes = try archive.payload(of: pickleEntry)
         // Pickle offsets are relative to data.pkl; say where that record sits in the file.
         let recordLocation = "\(file.path) (record '\(pickleEntry.name)' at file offset \(pickleEntry.dataOffset))"
-        let result = try attributing(to: recordLocation) { try pickleBytes.withUnsafeBytes { try PickleMachine(limits: limits).run($0) } }
+        let result = try attributing(to: recordLocation) {
+            try pickleBytes.withUnsafeBytes { bytes in
+                let result = try PickleMachine(limits: limits).run(bytes)
+                guard result.endOffset == bytes.count else {
+                    throw TorchError.trailingBytes(offset: result.endOffset, count: bytes.count - result.endOffset,
+                                                   after: "the STOP that ends data.pkl")
+                }
+                return result
+            }
+        }
         globals = result.globals
+        _ = try PersistentStorageID.declarations(in: result)
 
         let archive = self.archive
         let graph = TorchObjectGraph(result: result) { pid, name in
@@ -101,6 +111,28 @@ struct PersistentStorageID {
     /// `torch.FloatStorage`, `torch.cuda.FloatStorage` (legacy files saved from GPU) and
     /// `torch.storage.UntypedStorage` (current torch, new dtypes).
     static let storageModules: Set<String> = ["torch", "torch.cuda", "torch.storage"]
+
+    /// Every storage the object graph declares, by key. Refuses a key declared twice with a different
+    /// element type or element count: torch's saver never writes that, and reading the bytes through
+    /// whichever declaration comes first would silently reinterpret them.
+    static func declarations(in result: PickleResult) throws -> [String: PersistentStorageID] {
+        var byKey: [String: PersistentStorageID] = [:]
+        for object in result.heap {
+            guard case let .persistent(pid) = object else { continue }
+            let id = try PersistentStorageID(pid, result: result, path: "(storage)")
+            if let first = byKey[id.key] {
+                guard first.dtype == id.dtype, first.numel == id.numel else {
+                    throw TorchError.storageKeyConflict(key: id.key, first: first.declaration, second: id.declaration)
+                }
+            } else {
+                byKey[id.key] = id
+            }
+        }
+        return byKey
+    }
+
+    /// How the id declares its storage, for errors: element type and count.
+    var declaration: String { "\(dtype?.rawValue ?? "untyped bytes") × \(numel)" }
 
     init(_ pid: PickleValue, result: PickleResult, path: String) throws {
         guard case let .ref(r) = pid, case let .tuple(items) = result[r], items.count == 5 || items.count == 6,

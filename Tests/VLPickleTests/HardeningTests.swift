@@ -42,15 +42,31 @@ func unknownOpcodeIsRefused(opcode: UInt8) {
 
 /// A million lists, each nested in the previous one, built with a constant stack:
 /// EMPTY_LIST, BINPUT 0, APPEND (into the list below), POP, BINGET 0 (the new list is now on top).
-/// Neither building nor freeing the result may recurse a million deep.
-@Test func millionDeepListChainDoesNotCrash() throws {
+/// The standard limits refuse it at STOP; with the nesting limit raised, neither building, nor
+/// measuring, nor freeing the result may recurse a million deep.
+func millionDeepListChain() -> (input: [UInt8], depth: Int) {
     let depth = 1_000_000
     var input: [UInt8] = [0x80, 0x02, EMPTY_LIST, BINPUT, 1]
     input.reserveCapacity(input.count + 7 * depth + 4)
     for _ in 0..<depth { input += [EMPTY_LIST, BINPUT, 0, APPEND, POP, BINGET, 0] }
     input += [POP, BINGET, 1, STOP]  // the outermost list is the result
+    return (input, depth)
+}
 
-    let result = try runPickle(input)
+@Test func millionDeepListChainHitsNestingLimit() {
+    let (input, _) = millionDeepListChain()
+    let error = failure(input)
+    #expect(error?.rule == "nestingLimit")
+    guard case let .nestingLimit(offset, limit) = error else { return }
+    #expect(limit == PickleLimits.standardNestingDepth)
+    #expect(offset == input.count - 1, "measured at STOP")
+}
+
+@Test func millionDeepListChainDoesNotCrash() throws {
+    let (input, depth) = millionDeepListChain()
+    var limits = PickleLimits.standard
+    limits.maxNestingDepth = depth + 1
+    let result = try runPickle(input, limits: limits)
     #expect(result.heap.count == depth + 1)
     var node = result.root, levels = 0
     while let items = result.list(node), let child = items.first {
