@@ -326,7 +326,11 @@ def legacy_fix_keys(raw: bytes) -> bytes:
     """Legacy torch.save names storages by memory address (str(storage._cdata)). Replace the keys
     by stable same-length strings numbered in order of first appearance in the main pickle, then
     rewrite the sorted key list and the raw storage records in the new order, so that re-runs are
-    byte-identical. The result is exactly what torch would have written for those keys."""
+    byte-identical. The result is exactly what torch would have written for those keys. Any pickle
+    protocol from 2 up: keys are BINUNICODE (protocol 2-3) or SHORT_BINUNICODE (4-5) strings, and
+    the key list is re-pickled with the file's own protocol (new keys keep the old lengths, so
+    protocol 4 FRAME lengths stay right)."""
+    protocol = raw[1]
     f = io.BytesIO(raw)
     for _ in range(3):  # magic, protocol, sys_info
         for _op in pickletools.genops(f):
@@ -341,7 +345,7 @@ def legacy_fix_keys(raw: bytes) -> bytes:
     types_ = {k: v.split(".")[-1][:-len("Storage")] for k, v in sc.keys.items()}
     first_seen = []
     for op, arg, _pos in pickletools.genops(io.BytesIO(raw[main_start:main_end])):
-        if op.name == "BINUNICODE" and arg in keys and arg not in first_seen:
+        if op.name in ("BINUNICODE", "SHORT_BINUNICODE") and arg in keys and arg not in first_seen:
             first_seen.append(arg)
     assert sorted(keys) == keys and set(keys) == set(first_seen) == set(types_), (keys, first_seen)
     records = {}
@@ -352,14 +356,18 @@ def legacy_fix_keys(raw: bytes) -> bytes:
     width = max(len(k) for k in keys)
     new = {k: str(10 ** (width - 1) + i) for i, k in enumerate(first_seen)}
     main = raw[main_start:main_end]
+    def string_op(text: str) -> bytes:
+        if protocol >= 4:
+            return b"\x8c" + bytes([len(text)]) + text.encode()
+        return b"X" + struct.pack("<I", len(text)) + text.encode()
+
     for k, nk in new.items():
-        a = b"X" + struct.pack("<I", len(k)) + k.encode()
-        b = b"X" + struct.pack("<I", len(nk)) + nk.encode()
+        a, b = string_op(k), string_op(nk)
         assert main.count(a) >= 1, k
         main = main.replace(a, b)
     inv = {nk: k for k, nk in new.items()}
     new_keys = sorted(new.values())
-    out = raw[:main_start] + main + pickle.dumps(new_keys, protocol=2)
+    out = raw[:main_start] + main + pickle.dumps(new_keys, protocol=protocol)
     for nk in new_keys:
         out += records[inv[nk]]
     return out

@@ -22,9 +22,6 @@ extension ConversionPlan {
             }
             var builder = ComponentBuilder(map: map, input: input, options: options)
             try builder.run()
-            guard !builder.tensors.isEmpty else {
-                throw ConvertError.noTensorContributed(path: path, reason: "the \(map.family.rawValue) map takes none of its tensors")
-            }
             for t in builder.tensors {
                 if let first = targets[t.name] {
                     throw ConvertError.duplicateTarget(tensor: t.name, first: first, second: t.sources[0].entry.storage.file)

@@ -5,7 +5,8 @@ public enum ConvertError: RuleError {
     case invalidMap(map: String, reason: String)
     case invalidConfig(component: String, reason: String)
     case unknownFamily(path: String)
-    /// An input that contributes no tensor to the output (none in the file, or none its map takes).
+    /// An input that holds no tensor at all (a bare pickle of plain data, an empty state dict).
+    /// Inputs with tensors always contribute some: every map requires tensors (`missingTensor`).
     case noTensorContributed(path: String, reason: String)
     case unmappedTensor(file: String, tensor: String)
     case shapeMismatch(file: String, tensor: String, expected: [Int], found: [Int])

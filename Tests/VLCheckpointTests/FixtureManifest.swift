@@ -35,9 +35,12 @@ enum Fixtures {
         var testDescription: String { "\(path) → \(expect)" }
     }
 
-    static let good: [Expected] = (loadJSON("good/manifest.json")[key: "fixtures"]?.array ?? []).map(Expected.init)
+    /// `readers/` (Fixtures/generate_readers.py) holds both valid files and refused ones.
+    static let good: [Expected] = ["good/manifest.json", "readers/manifest.json"].flatMap {
+        loadJSON($0)[key: "fixtures"]?.array ?? []
+    }.map(Expected.init)
     static let samples: [Expected] = (loadJSON("samples/manifest.json")[key: "fixtures"]?.array ?? []).map(Expected.init)
-    static let hostile: [Hostile] = ["hostile/manifest.json", "fuzz-findings/manifest.json"].flatMap { loadJSON($0)[key: "cases"]?.array ?? [] }.compactMap { c in
+    static let hostile: [Hostile] = ["hostile/manifest.json", "readers/manifest.json", "fuzz-findings/manifest.json"].flatMap { loadJSON($0)[key: "cases"]?.array ?? [] }.compactMap { c in
         guard let p = c[key: "path"]?.string, let e = c[key: "expect"]?.string else { return nil }
         return Hostile(path: p, kind: c[key: "kind"]?.string ?? "", expect: e,
                        alsoAccept: c[key: "alsoAccept"]?.array?.compactMap(\.string) ?? [], canary: c[key: "canary"]?.string)

@@ -55,6 +55,34 @@ import VLPackFormat
         #expect(file.bytes(of: cls).withUnsafeBytes { $0.loadUnaligned(as: UInt16.self) } == 0x7C00)
     }
 
+    @Test func inputWithoutTensorsIsRefused() throws {
+        let out = (try Paths.scratch("empty") as NSString).appendingPathComponent("o.vlpack")
+        let input = Paths.fixture("readers/plain_data.pkl")
+        do {
+            _ = try convert([input], output: out)
+            Issue.record("a pickle of plain data was converted")
+        } catch let error as ConvertError {
+            #expect(error.rule == "noTensorContributed")
+            #expect("\(error)".contains(input))
+        }
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    /// The index file transformers prints names the same shard set as its folder.
+    @Test func shardIndexPathConvertsLikeItsFolder() throws {
+        let dir = try Paths.scratch("index")
+        let folder = Paths.fixture("samples/llama-hf")
+        let byFolder = try convert([folder], output: (dir as NSString).appendingPathComponent("folder.vlpack"))
+        let byIndex = try convert([(folder as NSString).appendingPathComponent("pytorch_model.bin.index.json")],
+                                  output: (dir as NSString).appendingPathComponent("index.vlpack"))
+        #expect(byIndex.tensors.count == byFolder.tensors.count)
+        #expect(byIndex.tensors.map(\.name) == byFolder.tensors.map(\.name))
+        #expect(byIndex.tensors.map(\.crc32) == byFolder.tensors.map(\.crc32))
+        let config = { (file: VLPackFile) in file.parts.components[key: "llm"]?[key: "config"] }
+        #expect(config(byIndex) != nil && config(byIndex) == config(byFolder))
+        #expect(byIndex.parts.tokenizer == byFolder.parts.tokenizer)
+    }
+
     @Test func outputMayNotOverwriteAnInput() throws {
         let dir = try Paths.scratch("overwrite")
         let input = (dir as NSString).appendingPathComponent("eva.safetensors")

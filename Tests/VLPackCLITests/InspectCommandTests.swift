@@ -52,11 +52,38 @@ struct InspectCommandTests {
         #expect(!names.isEmpty && names.allSatisfy { $0.hasPrefix("blocks.0.attn") })
     }
 
+    /// A file with no tensor is listed (exit 0), with a warning on stderr that names it.
+    @Test func zeroTensorsAreWarnedAbout() throws {
+        let path = "Fixtures/readers/plain_data.pkl"
+        let r = try CLI.run(["inspect", path])
+        #expect(r.status == 0)
+        #expect(r.stderr.hasPrefix("vlpack: warning: \(path) holds no tensors"), "\(r.stderr)")
+        let withTensors = try CLI.run(["inspect", "Fixtures/good/dtypes.pt"])
+        #expect(withTensors.stderr.isEmpty)
+    }
+
+    /// `inspect DIR/<index>.json` lists what `inspect DIR` lists.
+    @Test(arguments: ["Fixtures/good/safetensors_sharded/model.safetensors.index.json",
+                      "Fixtures/good/bin_sharded/pytorch_model.bin.index.json"])
+    func shardIndexPathWorksLikeItsFolder(_ index: String) throws {
+        let byIndex = try CLI.run(["inspect", "--json", index])
+        let byFolder = try CLI.run(["inspect", "--json", (index as NSString).deletingLastPathComponent])
+        #expect(byIndex.status == 0, "\(byIndex.stderr)")
+        let parse = { (text: String) in
+            try text.utf8CString.withUnsafeBytes { try JSONValue.parse(UnsafeRawBufferPointer(rebasing: $0.dropLast())) }
+        }
+        let tensors = try parse(byIndex.stdout)[key: "tensors"]
+        let folderTensors = try parse(byFolder.stdout)[key: "tensors"]
+        #expect(tensors != nil && tensors == folderTensors)
+    }
+
     /// A refused file: non-zero exit, nothing on stdout, one line on stderr naming file and rule.
     @Test(arguments: [
         ("Fixtures/hostile/os_system_reduce.pkl", "forbiddenGlobal"),
         ("Fixtures/hostile/st_duplicate_key.safetensors", "duplicateKey"),
         ("Fixtures/hostile/zip_truncated.pt", "zipEndRecordMissing"),
+        ("Fixtures/readers/legacy_magic_off_by_one_p4.pt", "legacyBadMagic"),
+        ("Fixtures/readers/pickle_trailing_bytes.pkl", "trailingBytes"),
     ])
     func refusalIsOneClearLine(_ path: String, _ rule: String) throws {
         guard FileManager.default.fileExists(atPath: CLI.root.appendingPathComponent(path).path) else {

@@ -175,3 +175,48 @@ func wrongOperandKindIsTypeMismatch(input: [UInt8], expected: String) {
     #expect(error?.rule == "invalidProtocol")
     #expect(error?.detail.contains("offset 0") == true)
 }
+
+// MARK: Frames and nesting
+
+let FRAME: UInt8 = 0x95, TUPLE1: UInt8 = 0x85
+
+func frame(_ length: UInt64) -> [UInt8] { [FRAME] + withUnsafeBytes(of: length.littleEndian, Array.init) }
+
+@Test func frameMustLieInsideTheInput() {
+    let body: [UInt8] = [NONE, STOP]
+    #expect(failure([0x80, 0x04] + frame(2) + body) == nil)
+    let error = failure([0x80, 0x04] + frame(3) + body)
+    guard case let .frameExceedsInput(offset, length, remaining) = error else {
+        Issue.record("expected frameExceedsInput, got \(String(describing: error))")
+        return
+    }
+    #expect(offset == 2 && length == 3 && remaining == 2)
+}
+
+@Test func frameMayNotStartInsideThePreviousOne() {
+    let inner = frame(2) + [NONE, STOP]
+    // Consecutive frames are fine; a frame whose first bytes are another FRAME is not.
+    #expect(failure([0x80, 0x04] + frame(1) + [NONE] + frame(1) + [STOP]) == nil)
+    let error = failure([0x80, 0x04] + frame(UInt64(inner.count)) + inner)
+    guard case let .frameOverlap(offset, previousEnd) = error else {
+        Issue.record("expected frameOverlap, got \(String(describing: error))")
+        return
+    }
+    #expect(offset == 11 && previousEnd == 11 + inner.count)
+}
+
+/// Nesting is counted in containers from the root: an empty list in k one-element tuples is k + 1 levels.
+@Test func nestingLimitCountsLevels() {
+    var limits = PickleLimits.standard
+    limits.maxNestingDepth = 5
+    let nested = { (tuples: Int) in [0x80, 0x02, EMPTY_LIST] + [UInt8](repeating: TUPLE1, count: tuples) + [STOP] }
+    #expect(failure(nested(4), limits: limits) == nil)
+    #expect(failure(nested(5), limits: limits)?.rule == "nestingLimit")
+}
+
+/// A list that contains itself (the memo allows it; torch never writes it) is one level, not infinite.
+@Test func selfContainingListIsNotInfinitelyDeep() throws {
+    let input: [UInt8] = [0x80, 0x02, EMPTY_LIST, BINPUT, 0, BINGET, 0, APPEND, STOP]
+    let result = try runPickle(input)
+    #expect(result.list(result.root)?.count == 1)
+}
