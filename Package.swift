@@ -41,8 +41,10 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-O"])]),
         // CPU reference inference (f32 compute on OpenBLAS) reading weights from a mapped `.vlpack`.
         // Optimized even in debug builds: the parity tests run whole (tiny and full-size) models.
-        .target(name: "VLInference", dependencies: ["VLCore", "VLPackFormat", "VLQuant", "VLSafetensors", "CBLAS", "CVLKernels"],
+        .target(name: "VLInference", dependencies: ["VLCore", "VLPackFormat", "VLQuant", "CBLAS", "CVLKernels"],
                 swiftSettings: [.unsafeFlags(["-O"])]),
+        // Parity checking over any branch: error metrics, named tolerances, reference files (Formats/REFERENCE.md).
+        .target(name: "VLVerify", dependencies: ["VLCore", "VLPackFormat", "VLInference", "VLSafetensors"]),
         .target(name: "VLCheckpoint", dependencies: [
             "VLCore", "VLTorch", "VLSafetensors", "VLPackFormat",
             .product(name: "Logging", package: "swift-log"),
@@ -59,8 +61,10 @@ let package = Package(
         .target(name: "CVLJpeg", linkerSettings: [.linkedLibrary("jpeg")]),
         // Video and image decoding and the official preprocessing (spec §4.1, §4.2).
         .target(name: "VLMedia", dependencies: ["VLCore", "CFFmpeg", "CVLJpeg"]),
+        // The library pipeline: media + model → every stage output (later the prompt and the answer).
+        .target(name: "VLPipeline", dependencies: ["VLCore", "VLMedia", "VLPackFormat", "VLInference", "VLSafetensors"]),
         .executableTarget(name: "VLPackCLI", dependencies: [
-            "VLCheckpoint", "VLCore", "VLConvert", "VLPackFormat", "CVLKernels", "VLMedia", "VLSafetensors", "VLInference", "VLQuantize", "VLQuant",
+            "VLCheckpoint", "VLCore", "VLConvert", "VLPackFormat", "CVLKernels", "VLMedia", "VLSafetensors", "VLInference", "VLVerify", "VLPipeline", "VLQuantize", "VLQuant",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -85,7 +89,7 @@ let package = Package(
         .testTarget(name: "VLConvertTests", dependencies: ["VLTestSupport", "VLConvert", "VLCheckpoint", "VLPackFormat", "VLCore"]),
         .testTarget(name: "VLQuantizeTests", dependencies: ["VLTestSupport", "VLQuantize", "VLQuant", "VLConvert", "VLPackFormat", "VLCore"]),
         .testTarget(name: "VLInferenceTests", dependencies: [
-            "VLInference", "VLConvert", "VLPackFormat", "VLQuant", "VLQuantize", "VLSafetensors", "VLCore", "CVLKernels",
+            "VLInference", "VLVerify", "VLConvert", "VLPackFormat", "VLQuant", "VLQuantize", "VLSafetensors", "VLCore", "CVLKernels",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: [.unsafeFlags(["-O"])]),
     ],

@@ -46,22 +46,30 @@ struct SharedConst<T>: @unchecked Sendable {
     @usableFromInline init(_ p: UnsafePointer<T>) { self.p = p }
 }
 
-/// The workers of every op (GEMM slices, attention heads, element-wise chunks). Set once, before use.
-public enum Parallel {
-    /// Worker count; 2 on the project's machines. OpenBLAS itself stays single-threaded (see `BLAS`).
-    nonisolated(unsafe) public static var threads = 2
+/// Where a call runs: how many workers its ops may split into (GEMM column panels, attention heads,
+/// element-wise chunks). Passed into every forward pass and op, never global, so runs with
+/// different thread counts can share one process and one mapped model. OpenBLAS itself stays
+/// single-threaded inside these workers (see `BLAS`).
+public struct ExecutionContext: Sendable, Equatable {
+    /// Worker count, at least 1.
+    public let threads: Int
+
+    public init(threads: Int) { self.threads = max(1, threads) }
+
+    /// Two workers: the project's machines have two cores.
+    public static let standard = ExecutionContext(threads: 2)
 
     /// Runs `body(0..<parts)` concurrently; one part runs inline.
     @inlinable
-    static func run(_ parts: Int, _ body: @Sendable (Int) -> Void) {
+    func run(_ parts: Int, _ body: @Sendable (Int) -> Void) {
         if parts <= 1 { body(0); return }
         DispatchQueue.concurrentPerform(iterations: parts, execute: body)
     }
 
-    /// Runs `body(part, parts)` for `parts = min(threads, n)` contiguous parts of `0..<n` concurrently.
+    /// Runs `body(range)` for `parts = min(threads, n / grain)` contiguous parts of `0..<n` concurrently.
     /// Small `n` (below `grain` items) runs inline: a dispatch costs ~10 µs.
     @inlinable
-    static func chunks(_ n: Int, grain: Int = 1, _ body: @Sendable (Range<Int>) -> Void) {
+    func chunks(_ n: Int, grain: Int = 1, _ body: @Sendable (Range<Int>) -> Void) {
         let parts = max(1, min(threads, n / max(grain, 1)))
         run(parts) { part in body(n * part / parts ..< n * (part + 1) / parts) }
     }

@@ -2,7 +2,7 @@ import CBLAS
 import CVLKernels
 import Foundation
 
-/// OpenBLAS always runs single-threaded inside VLPack's own workers (`Parallel.threads`).
+/// OpenBLAS always runs single-threaded inside VLPack's own workers (`ExecutionContext.threads`).
 ///
 /// Why: OpenBLAS's thread pool busy-waits (`sched_yield`) between calls; on a small machine its spinning
 /// workers took the cores from the element-wise loops and the attention that run between GEMMs (~9 %
@@ -23,13 +23,13 @@ public enum Ops {
     /// output columns (slices of whole 16-column panels). `y` must not overlap `x`.
     public static func linear(_ x: UnsafePointer<Float>, rows m: Int, in k: Int,
                               weight w: UnsafePointer<Float>, bias b: UnsafePointer<Float>?, out n: Int,
-                              into y: UnsafeMutablePointer<Float>) {
+                              into y: UnsafeMutablePointer<Float>, on context: ExecutionContext) {
         guard m > 0, n > 0 else { return }
         _ = BLAS.singleThreaded
         let xs = SharedConst(x), ws = SharedConst(w), ys = Shared(y), bs = b.map(SharedConst.init)
         let panels = (n + 15) / 16
-        let parts = 2 * m * n * k < minParallelFlops ? 1 : min(Parallel.threads, panels)
-        Parallel.run(parts) { part in
+        let parts = 2 * m * n * k < minParallelFlops ? 1 : min(context.threads, panels)
+        context.run(parts) { part in
             let first = min(n, panels * part / parts * 16), last = min(n, panels * (part + 1) / parts * 16)
             guard last > first else { return }
             let out = ys.p + first
@@ -47,23 +47,25 @@ public enum Ops {
     /// LayerNorm over the last dimension with the site's `eps` (EVA 1e-6, ln_vision 1e-5, BERT 1e-12).
     /// `y` may equal `x`. Cost: ~5 passes over M·D floats, both cores.
     public static func layerNorm(_ x: UnsafePointer<Float>, rows m: Int, dim d: Int, weight: UnsafePointer<Float>,
-                                 bias: UnsafePointer<Float>, eps: Float, into y: UnsafeMutablePointer<Float>) {
+                                 bias: UnsafePointer<Float>, eps: Float, into y: UnsafeMutablePointer<Float>,
+                                 on context: ExecutionContext) {
         let xs = SharedConst(x), ys = Shared(y), ws = SharedConst(weight), bs = SharedConst(bias)
-        Parallel.chunks(m, grain: 16) { r in
+        context.chunks(m, grain: 16) { r in
             vl_layer_norm_f32(xs.p + r.lowerBound * d, ys.p + r.lowerBound * d, r.count, d, ws.p, bs.p, eps)
         }
     }
 
     /// In place: x = GELU(x) with the exact erf form (torch `nn.GELU()`, BERT "gelu"). Both cores.
-    public static func gelu(_ x: UnsafeMutablePointer<Float>, count n: Int) {
+    public static func gelu(_ x: UnsafeMutablePointer<Float>, count n: Int, on context: ExecutionContext) {
         let xs = Shared(x)
-        Parallel.chunks(n, grain: 1 << 14) { r in vl_gelu_erf_f32(xs.p + r.lowerBound, r.count) }
+        context.chunks(n, grain: 1 << 14) { r in vl_gelu_erf_f32(xs.p + r.lowerBound, r.count) }
     }
 
     /// dst += src (residual connections). Both cores for large arrays.
-    public static func add(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, count n: Int) {
+    public static func add(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, count n: Int,
+                           on context: ExecutionContext) {
         let d = Shared(dst), s = SharedConst(src)
-        Parallel.chunks(n, grain: 1 << 16) { r in vl_add_f32(d.p + r.lowerBound, s.p + r.lowerBound, r.count) }
+        context.chunks(n, grain: 1 << 16) { r in vl_add_f32(d.p + r.lowerBound, s.p + r.lowerBound, r.count) }
     }
 
     /// Geometry of one multi-head attention call over `batches` independent sequences.
@@ -89,15 +91,15 @@ public enum Ops {
     /// `scratch` holds one Nq×Nk score matrix per worker.
     public static func attention(q: UnsafePointer<Float>, qStride: Int, k: UnsafePointer<Float>, kStride: Int,
                                  v: UnsafePointer<Float>, vStride: Int, out o: UnsafeMutablePointer<Float>, outStride: Int,
-                                 shape s: AttentionShape, scratch: FloatBuffer) {
+                                 shape s: AttentionShape, scratch: FloatBuffer, on context: ExecutionContext) {
         let pairs = s.batches * s.heads
-        let workers = max(1, min(Parallel.threads, pairs))
+        let workers = max(1, min(context.threads, pairs))
         let scoreSize = s.queries * s.keys
         let scores = Shared(scratch.reserve(workers * scoreSize))
         let qs = SharedConst(q), ks = SharedConst(k), vs = SharedConst(v), os = Shared(o)
         let alpha = 1 / Float(s.headDim).squareRoot()
         _ = BLAS.singleThreaded
-        Parallel.run(workers) { w in
+        context.run(workers) { w in
             let sc = scores.p + w * scoreSize
             for pair in pairs * w / workers ..< pairs * (w + 1) / workers {
                 let b = pair / s.heads, h = pair % s.heads

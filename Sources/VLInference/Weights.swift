@@ -4,27 +4,6 @@ import VLCore
 import VLPackFormat
 import VLQuant
 
-/// Why a model could not run.
-public enum InferenceError: RuleError, Equatable {
-    case missingComponent(String)
-    case missingConfig(component: String, key: String)
-    case missingTensor(String)
-    case shapeMismatch(tensor: String, expected: [Int], actual: [Int])
-    case unsupportedStorage(tensor: String, storage: String)
-    case badInput(String)
-
-    public var detail: String {
-        switch self {
-        case let .missingComponent(c): "the file has no component '\(c)'"
-        case let .missingConfig(c, k): "component '\(c)' has no integer/number config '\(k)'"
-        case let .missingTensor(n): "the file has no tensor '\(n)'"
-        case let .shapeMismatch(n, e, a): "tensor '\(n)' has shape \(a), expected \(e)"
-        case let .unsupportedStorage(n, s): "tensor '\(n)' is stored as \(s), which inference cannot read"
-        case let .badInput(d): d
-        }
-    }
-}
-
 /// f32 access to the weights of a mapped `.vlpack`, never materializing the whole model.
 ///
 /// - F32 tensors are zero-copy views into the mapping (the format aligns every tensor to ≥ 64 bytes).
@@ -50,12 +29,12 @@ public final class Weights: @unchecked Sendable {
     // MARK: - Configs
 
     /// The `config` object of a component in the header (`eva_vit`, `blip2_qformer`, ...).
-    public func config(_ component: String) throws(InferenceError) -> JSONValue {
-        guard let c = pack.parts.components[key: component]?[key: "config"] else { throw .missingComponent(component) }
+    public func config(_ component: ComponentName) throws(InferenceError) -> JSONValue {
+        guard let c = pack.parts.components[key: component.rawValue]?[key: "config"] else { throw .missingComponent(component.rawValue) }
         return c
     }
 
-    public func hasComponent(_ component: String) -> Bool { pack.parts.components[key: component] != nil }
+    public func hasComponent(_ component: ComponentName) -> Bool { pack.parts.components[key: component.rawValue] != nil }
 
     // MARK: - Tensors
 
@@ -82,25 +61,27 @@ public final class Weights: @unchecked Sendable {
     }
 
     /// A weight matrix `[rows, cols]` as f32: zero-copy when stored F32, otherwise converted into
-    /// `scratch` (all workers, O(rows·cols)); the pointer is valid until `scratch` is reused.
-    public func matrix(_ name: String, rows: Int, cols: Int, into scratch: FloatBuffer) throws(InferenceError) -> UnsafePointer<Float> {
-        try matrix(name, shape: [rows, cols], into: scratch)
+    /// `scratch` (the context's workers, O(rows·cols)); the pointer is valid until `scratch` is reused.
+    public func matrix(_ name: String, rows: Int, cols: Int, into scratch: FloatBuffer,
+                       on context: ExecutionContext) throws(InferenceError) -> UnsafePointer<Float> {
+        try matrix(name, shape: [rows, cols], into: scratch, on: context)
     }
 
     /// Like `matrix(_:rows:cols:into:)` for any shape whose last dimension is the row length
     /// (e.g. a conv kernel `[out, c, kh, kw]` read as `[out, c·kh·kw]`).
-    public func matrix(_ name: String, shape: [Int], into scratch: FloatBuffer) throws(InferenceError) -> UnsafePointer<Float> {
+    public func matrix(_ name: String, shape: [Int], into scratch: FloatBuffer,
+                       on context: ExecutionContext) throws(InferenceError) -> UnsafePointer<Float> {
         let t = try tensor(name, shape: shape)
         if let p = zeroCopy(t) { return p }
         let dst = scratch.reserve(shape.reduce(1, *))
         let rows = rowCount(t)
         // Row slices on every worker; a slice's error is kept in its own cell.
-        let parts = rows >= 64 ? max(1, Parallel.threads) : 1
+        let parts = rows >= 64 ? context.threads : 1
         let out = Shared(dst)
         let errors = Shared(UnsafeMutablePointer<InferenceError?>.allocate(capacity: parts))
         errors.p.initialize(repeating: nil, count: parts)
         defer { errors.p.deinitialize(count: parts); errors.p.deallocate() }
-        Parallel.run(parts) { part in
+        context.run(parts) { part in
             do { try self.convert(t, rows: rows * part / parts ..< rows * (part + 1) / parts, into: out.p) }
             catch { errors.p[part] = error as? InferenceError }
         }

@@ -3,6 +3,8 @@ import Foundation
 import VLCore
 import VLInference
 import VLPackFormat
+import VLPipeline
+import VLVerify
 
 extension Bench {
     /// Times the vision branch's forward pass and sets it against the GEMM rate this machine reaches.
@@ -50,7 +52,7 @@ extension Bench {
         }
 
         func run() throws {
-            Parallel.threads = threads
+            let context = ExecutionContext(threads: threads)
             let branch: VideoBranch
             let input: [Float]
             do {
@@ -61,8 +63,9 @@ extension Bench {
             }
             var times: [StageTimes] = []
             do {
+                let state = branch.makeRunState()
                 for i in 0..<(warmup + runs) {
-                    let t = try StageTimes.measure(branch, frames: input, count: frames)
+                    let t = try StageTimes.measure(branch, frames: input, count: frames, state: state, on: context)
                     if i >= warmup { times.append(t) }
                 }
             } catch {
@@ -70,11 +73,12 @@ extension Bench {
             }
             let peakRSS = Self.peakRSSBytes()
             let e = branch.eva.config
-            let gemm = GemmRate.measure(rows: frames * e.tokens, out: e.mlp, in: e.width)
+            let gemm = LinearRate.measure(rows: frames * e.tokens, out: e.mlp, in: e.width, on: context)
             let totals = times.map(\.total).sorted()
             let median = totals[totals.count / 2]
             let flops = branch.flops(frames: frames)
-            let storages = Dictionary(grouping: branch.weights.pack.tensors.filter { $0.name.hasPrefix("vision.") || $0.name.hasPrefix("video.") },
+            let prefixes = VideoBranch.stages.flatMap(\.weights)
+            let storages = Dictionary(grouping: branch.weights.pack.tensors.filter { t in prefixes.contains { $0.contains(t.name) } },
                                       by: { $0.storage.name }).mapValues(\.count)
             let stageMedians = StageTimes.names.indices.map { i in times.map { $0.seconds[i] }.sorted()[times.count / 2] }
 
@@ -103,19 +107,15 @@ extension Bench {
         private func loadFrames(_ branch: VideoBranch) throws -> [Float] {
             let S = branch.eva.config.imageSize, perFrame = 3 * S * S
             if let reference {
-                guard let (values, shape) = try ReferenceFile(path: reference).tensor("input.frames", rank: 4) else {
-                    throw ValidationError("\(reference) has no input.frames")
+                guard let (values, shape) = try ReferenceFile(path: reference).tensor(VideoBranch.input, of: branch) else {
+                    throw ValidationError("\(reference) has no \(VideoBranch.input.rawValue)")
                 }
                 guard shape[0] >= frames, shape.dropFirst() == [3, S, S] else {
-                    throw ValidationError("\(reference): input.frames is \(shape); need at least [\(frames), 3, \(S), \(S)]")
+                    throw ValidationError("\(reference): \(VideoBranch.input.rawValue) is \(shape); need at least [\(frames), 3, \(S), \(S)]")
                 }
                 return Array(values.prefix(frames * perFrame))
             }
-            var state: UInt64 = 0x9E37_79B9_7F4A_7C15
-            return (0..<(frames * perFrame)).map { _ in
-                state = state &* 6364136223846793005 &+ 1442695040888963407
-                return Float(Int(state >> 40) % 4001 - 2000) / 1000  // [-2, 2]: the CLIP-normalized range
-            }
+            return SyntheticFrames.values(count: frames * perFrame)
         }
 
         static func peakRSSBytes() -> Int {
@@ -126,35 +126,20 @@ extension Bench {
     }
 }
 
-/// Wall time of each stage of one forward pass.
+/// Wall time of each stage of one forward pass, in `VideoBranch.stages` order.
 struct StageTimes {
-    static let names = ["encoder", "ln_vision", "qformer", "video_qformer", "llama_proj"]
+    static let names = VideoBranch.stages.map(\.label)
     var seconds: [Double]
     var total: Double { seconds.reduce(0, +) }
 
-    static func measure(_ branch: VideoBranch, frames: [Float], count t: Int) throws -> StageTimes {
-        let (tokens, encode) = try timed { try branch.encode(frames: frames, count: t) }
-        let (normed, ln) = try timed { try branch.lnVision(tokens, frames: t) }
-        let (perFrame, qformer) = try timed { try branch.blip2QFormer(normed, frames: t) }
-        let (video, videoQFormer) = try timed { try branch.videoQFormer(perFrame, frames: t) }
-        let (_, project) = try timed { try branch.project(video) }
-        return StageTimes(seconds: [encode, ln, qformer, videoQFormer, project])
-    }
-}
-
-/// The rate of `Ops.linear` (split single-threaded sgemm) at one shape: best of 5.
-struct GemmRate {
-    let m: Int, n: Int, k: Int
-    let gflops: Double
-
-    static func measure(rows m: Int, out n: Int, in k: Int) -> GemmRate {
-        let x = FloatBuffer(capacity: m * k), w = FloatBuffer(capacity: n * k), y = FloatBuffer(capacity: m * n)
-        x.pointer.update(repeating: 0.5, count: m * k)
-        w.pointer.update(repeating: 0.25, count: n * k)
-        var best = Double.infinity
-        for _ in 0..<5 {
-            best = min(best, timed { Ops.linear(x.pointer, rows: m, in: k, weight: w.pointer, bias: nil, out: n, into: y.pointer) }.seconds)
+    static func measure(_ branch: VideoBranch, frames: [Float], count t: Int, state: VideoBranch.RunState,
+                        on context: ExecutionContext) throws -> StageTimes {
+        var x = frames, seconds: [Double] = []
+        for stage in VideoBranch.stages {
+            let (y, s) = try timed { try stage.run(branch, x, t, state, context) }
+            x = y
+            seconds.append(s)
         }
-        return GemmRate(m: m, n: n, k: k, gflops: 2 * Double(m) * Double(n) * Double(k) / best / 1e9)
+        return StageTimes(seconds: seconds)
     }
 }

@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
 import VLCore
-import VLMedia
+import VLInference
 import VLPackFormat
-import VLSafetensors
+import VLPipeline
 
 struct Embed: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -45,81 +45,15 @@ struct Embed: ParsableCommand {
 
     func run() throws {
         do {
-            let pack = try VLPackFile(path: model)
+            let pipeline = try Pipeline(pack: VLPackFile(path: model))
             // Frames are made at the size the model's ViT was built for (224 for EVA ViT-g).
-            let size = pack.parts.components[key: "eva_vit"]?[key: "config"]?[key: "image_size"]?.int ?? EmbedInput.size
-            let input = try EmbedInput.load(video: video, image: image, frames: frames, size: size)
-            var outputs = EmbedOutputs()
-            try outputs.add(name: "input.frames", shape: [input.frameCount, 3, input.size, input.size], values: input.frames)
-            try runModelStages(model: pack, input: input, outputs: &outputs)
+            let size = pipeline.imageSize
+            let input = try video.map { try MediaInput.video($0, frames: frames, size: size) } ?? MediaInput.image(image!, size: size)
+            let outputs = try pipeline.stageOutputs(for: input, on: .standard)
             try outputs.write(to: output, metadata: input.metadata)
             print("\(output): \(outputs.names.joined(separator: ", "))")
         } catch {
             throw fail(error)
         }
-    }
-}
-
-/// Preprocessed model input: what `input.frames` holds, plus what the prompt needs.
-struct EmbedInput {
-    enum Kind: String { case video, image }
-    let kind: Kind
-    let source: String
-    /// `[T, 3, size, size]` float32, CLIP-normalized (T = 1 for an image).
-    let frames: [Float]
-    let frameCount: Int
-    let size: Int
-    /// Video only: sampled indices, `round(idx / fps, 1)` and the prompt sentence (spec §4.1).
-    let indices: [Int]
-    let timestamps: [Double]
-    let message: String?
-
-    static let size = 224
-
-    static func load(video: String?, image: String?, frames: Int, size: Int = size) throws -> EmbedInput {
-        if let video {
-            let sampled = try VideoFrameSampler(path: video, size: size, maxFrames: frames).sample()
-            return EmbedInput(kind: .video, source: video, frames: sampled.normalizedTensor(), frameCount: sampled.frames.count,
-                              size: size, indices: sampled.indices, timestamps: sampled.timestamps, message: sampled.message)
-        }
-        guard let image else { throw ValidationError("no input") }
-        let picture = try StillImage.load(path: image, size: size)
-        return EmbedInput(kind: .image, source: image, frames: CLIPNormalization.tensor([picture]), frameCount: 1,
-                          size: size, indices: [0], timestamps: [], message: nil)
-    }
-
-    var metadata: [String: String] {
-        var m = ["vlpack.embed.kind": kind.rawValue, "vlpack.embed.source": source,
-                 "vlpack.embed.indices": indices.map(String.init).joined(separator: ",")]
-        if let message { m["vlpack.embed.message"] = message }
-        return m
-    }
-}
-
-/// The tensors `embed` writes, in the order they were produced. Names are unique.
-struct EmbedOutputs {
-    private(set) var names: [String] = []
-    private var writerTensors: [(name: String, shape: [Int], values: [Float])] = []
-
-    /// Adds a float32 tensor (C order). Throws if the name repeats or the shape does not match.
-    mutating func add(name: String, shape: [Int], values: [Float]) throws {
-        guard !names.contains(name) else { throw SafetensorsWriteError.duplicateTensor(name: name) }
-        guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) == values.count else {
-            throw SafetensorsWriteError.byteCountMismatch(tensor: name, expected: shape.reduce(1, *) * 4, written: values.count * 4)
-        }
-        names.append(name)
-        writerTensors.append((name, shape, values))
-    }
-
-    /// Writes every tensor (little-endian float32) atomically to `path`.
-    func write(to path: String, metadata: [String: String]) throws {
-        var writer = SafetensorsWriter(path: path, metadata: metadata)
-        for t in writerTensors {
-            let values = t.values.map { $0.bitPattern.littleEndian }
-            try writer.add(name: t.name, dtype: .f32, shape: t.shape) { write in
-                try values.withUnsafeBytes { try write($0) }
-            }
-        }
-        try writer.finish()
     }
 }

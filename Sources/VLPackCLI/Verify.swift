@@ -3,6 +3,7 @@ import Foundation
 import VLCore
 import VLInference
 import VLPackFormat
+import VLVerify
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -76,11 +77,10 @@ struct Verify: ParsableCommand {
         if let reference {
             let results: [StageResult]
             do {
-                Parallel.threads = threads
-                let branch = try VideoBranch(weights: Weights(pack: pack))
+                let check = VisionReferenceCheck.check(try VideoBranch(weights: Weights(pack: pack)))
                 let ref = try ReferenceFile(path: reference)
-                results = try VisionReferenceCheck.run(branch: branch, reference: ref)
-                    + (try embedding.map { try EmbeddingCheck.run(pack: pack, embedding: ReferenceFile(path: $0), reference: ref) } ?? [])
+                results = try check.run(reference: ref, state: check.branch.makeRunState(), on: ExecutionContext(threads: threads))
+                    + (try embedding.map { try check.compare(embedding: ReferenceFile(path: $0), with: ref) } ?? [])
             } catch {
                 throw fail(error)
             }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VLInference
+import VLVerify
 import VLPackFormat
 import VLQuantize
 

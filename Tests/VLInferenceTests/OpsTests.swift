@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import VLCore
 import VLInference
+import VLVerify
 import VLPackFormat
 import VLQuant
 
@@ -36,10 +37,10 @@ import VLQuant
                     w.withUnsafeBufferPointer { wp in
                         if let bias {
                             bias.withUnsafeBufferPointer { bp in
-                                Ops.linear(xp.baseAddress!, rows: m, in: k, weight: wp.baseAddress!, bias: bp.baseAddress!, out: n, into: yp.baseAddress!)
+                                Ops.linear(xp.baseAddress!, rows: m, in: k, weight: wp.baseAddress!, bias: bp.baseAddress!, out: n, into: yp.baseAddress!, on: .standard)
                             }
                         } else {
-                            Ops.linear(xp.baseAddress!, rows: m, in: k, weight: wp.baseAddress!, bias: nil, out: n, into: yp.baseAddress!)
+                            Ops.linear(xp.baseAddress!, rows: m, in: k, weight: wp.baseAddress!, bias: nil, out: n, into: yp.baseAddress!, on: .standard)
                         }
                     }
                 }
@@ -56,7 +57,7 @@ import VLQuant
         let x = rng.array(rows * d).map { 3 + $0 * 0.01 }, w = rng.array(d), b = rng.array(d)
         var y = x
         y.withUnsafeMutableBufferPointer { yp in
-            Ops.layerNorm(yp.baseAddress!, rows: rows, dim: d, weight: w, bias: b, eps: eps, into: yp.baseAddress!)
+            Ops.layerNorm(yp.baseAddress!, rows: rows, dim: d, weight: w, bias: b, eps: eps, into: yp.baseAddress!, on: .standard)
         }
         #expect(Self.maxDiff(y, ReferenceOps.layerNorm(x, dim: d, weight: w, bias: b, eps: eps)) < 1e-4)
     }
@@ -65,7 +66,7 @@ import VLQuant
         var rng = RNG(state: 3)
         let x = rng.array(100_000, scale: 8) + [0, -0, 1e-30, -1e-30, 10, -10, 30, -30]
         var y = x
-        y.withUnsafeMutableBufferPointer { Ops.gelu($0.baseAddress!, count: $0.count) }
+        y.withUnsafeMutableBufferPointer { Ops.gelu($0.baseAddress!, count: $0.count, on: .standard) }
         let want = ReferenceOps.gelu(x)
         for i in x.indices { #expect(abs(y[i] - want[i]) <= 2e-6 * max(1, abs(want[i])), "x = \(x[i])") }
         // The vectorized erf against libm's erff on the same inputs.
@@ -93,7 +94,7 @@ import VLQuant
                     out.withUnsafeMutableBufferPointer { o in
                         Ops.attention(q: q.baseAddress!, qStride: 3 * width, k: kp.baseAddress!, kStride: width, v: vp.baseAddress!,
                                       vStride: width, out: o.baseAddress!, outStride: width,
-                                      shape: .init(batches: batches, queries: nq, keys: nk, heads: heads, headDim: dh), scratch: scratch)
+                                      shape: .init(batches: batches, queries: nq, keys: nk, heads: heads, headDim: dh), scratch: scratch, on: .standard)
                     }
                 }
             }
@@ -151,7 +152,7 @@ import VLQuant
         let weights = try Weights(path: path)
         let scratch = FloatBuffer()
         for p in plan {
-            let got = Array(UnsafeBufferPointer(start: try weights.matrix(p.name, rows: rows, cols: cols, into: scratch), count: rows * cols))
+            let got = Array(UnsafeBufferPointer(start: try weights.matrix(p.name, rows: rows, cols: cols, into: scratch, on: .standard), count: rows * cols))
             var want = [Float](repeating: 0, count: rows * cols)
             switch p.storage {
             case .plain(.f32): want = values
@@ -173,7 +174,7 @@ import VLQuant
             }
         }
         #expect(throws: InferenceError.shapeMismatch(tensor: "f32", expected: [cols, rows], actual: [rows, cols])) {
-            _ = try weights.matrix("f32", rows: cols, cols: rows, into: scratch)
+            _ = try weights.matrix("f32", rows: cols, cols: rows, into: scratch, on: .standard)
         }
         #expect(throws: InferenceError.missingTensor("nope")) { _ = try weights.vector("nope", shape: [1]) }
     }

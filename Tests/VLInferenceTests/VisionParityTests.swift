@@ -1,5 +1,6 @@
 import Testing
 import VLInference
+import VLVerify
 import VLPackFormat
 
 /// Every stage of the vision branch against the committed reference (Fixtures/reference, written by
@@ -67,16 +68,20 @@ import VLPackFormat
         let branch = try VideoBranch(weights: Weights(path: Samples.keep))
         let ref = try ReferenceFile(path: Samples.reference)
         let frames = try #require(try ref.tensor("input.frames", rank: 4))
-        let first = try branch.forward(frames: frames.values, count: frames.shape[0])
-        let one = try branch.forward(frames: Array(frames.values.prefix(frames.values.count / 2)), count: 1)
-        let again = try branch.forward(frames: frames.values, count: frames.shape[0])
+        let state = branch.makeRunState()
+        let first = try branch.forward(frames: frames.values, count: frames.shape[0], state: state, on: .standard)
+        let one = try branch.forward(frames: Array(frames.values.prefix(frames.values.count / 2)), count: 1, state: state, on: .standard)
+        let again = try branch.forward(frames: frames.values, count: frames.shape[0], state: state, on: .standard)
         #expect(first == again)
         #expect(one.count == first.count && one != first)
     }
 
     @Test func wrongInputsAreRefused() throws {
         let branch = try VideoBranch(weights: Weights(path: Samples.keep))
-        #expect(throws: InferenceError.self) { try branch.forward(frames: [1, 2, 3], count: 1) }
-        #expect(throws: InferenceError.self) { try branch.forward(frames: [Float](repeating: 0, count: 9 * 3 * 28 * 28), count: 9) }
+        let state = branch.makeRunState()
+        #expect(throws: InferenceError.self) { try branch.forward(frames: [1, 2, 3], count: 1, state: state, on: .standard) }
+        #expect(throws: InferenceError.self) {
+            try branch.forward(frames: [Float](repeating: 0, count: 9 * 3 * 28 * 28), count: 9, state: state, on: .standard)
+        }
     }
 }
