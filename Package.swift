@@ -88,8 +88,9 @@ let package = Package(
         .testTarget(name: "VLMediaTests", dependencies: ["VLMedia", "VLCore"]),
         .testTarget(name: "VLConvertTests", dependencies: ["VLTestSupport", "VLConvert", "VLCheckpoint", "VLPackFormat", "VLCore"]),
         .testTarget(name: "VLQuantizeTests", dependencies: ["VLTestSupport", "VLQuantize", "VLQuant", "VLConvert", "VLPackFormat", "VLCore"]),
+        .testTarget(name: "VLVerifyTests", dependencies: ["VLVerify"]),
         .testTarget(name: "VLInferenceTests", dependencies: [
-            "VLInference", "VLVerify", "VLConvert", "VLPackFormat", "VLQuant", "VLQuantize", "VLSafetensors", "VLCore", "CVLKernels",
+            "VLInference", "VLVerify", "VLPipeline", "VLConvert", "VLPackFormat", "VLQuant", "VLQuantize", "VLSafetensors", "VLCore", "CVLKernels",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: [.unsafeFlags(["-O"])]),
     ],

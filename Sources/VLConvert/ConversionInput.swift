@@ -92,7 +92,7 @@ struct ConversionInput {
     static func hfConfig(_ path: String) throws -> [(key: String, value: JSONValue)] {
         let c = try readJSON(path)
         if let kv = c[key: "num_key_value_heads"]?.int, let h = c[key: "num_attention_heads"]?.int, kv != h {
-            throw ConvertError.invalidConfig(component: "llm", reason: "\(path): grouped-query attention (\(kv) kv heads) is not a Video-LLaMA decoder")
+            throw ConvertError.invalidConfig(component: ComponentName.llm.rawValue, reason: "\(path): grouped-query attention (\(kv) kv heads) is not a Video-LLaMA decoder")
         }
         let mapping = [("hidden_size", "hidden"), ("num_hidden_layers", "layers"), ("num_attention_heads", "heads"),
                        ("intermediate_size", "intermediate"), ("vocab_size", "vocab"), ("rms_norm_eps", "norm_eps"),
@@ -105,10 +105,10 @@ struct ConversionInput {
     static func metaParams(_ path: String) throws -> [(key: String, value: JSONValue)] {
         let p = try readJSON(path)
         guard let dim = p[key: "dim"]?.int, let layers = p[key: "n_layers"]?.int, let heads = p[key: "n_heads"]?.int else {
-            throw ConvertError.invalidConfig(component: "llm", reason: "\(path): needs dim, n_layers and n_heads")
+            throw ConvertError.invalidConfig(component: ComponentName.llm.rawValue, reason: "\(path): needs dim, n_layers and n_heads")
         }
         if let kv = p[key: "n_kv_heads"]?.int, kv != heads {
-            throw ConvertError.invalidConfig(component: "llm", reason: "\(path): grouped-query attention (\(kv) kv heads) is not a Video-LLaMA decoder")
+            throw ConvertError.invalidConfig(component: ComponentName.llm.rawValue, reason: "\(path): grouped-query attention (\(kv) kv heads) is not a Video-LLaMA decoder")
         }
         let multiple = p[key: "multiple_of"]?.int ?? 256
         var hidden = Int(Double(8 * dim) / 3)

@@ -32,15 +32,15 @@ extension ConversionPlan {
             skipped += builder.skipped
             components.append(Component(name: map.component, family: map.family, input: path, config: builder.config.entries))
             files += input.files.filter { !files.contains($0) }
-            if map.component == "llm" {
-                guard let t = input.tokenizer else { throw ConvertError.missingTokenizer(component: "llm") }
+            if map.component == ComponentName.llm.rawValue {
+                guard let t = input.tokenizer else { throw ConvertError.missingTokenizer(component: ComponentName.llm.rawValue) }
                 tokenizer = t
             }
             logger.info("\(path): \(map.family.rawValue) → \(map.component), \(builder.tensors.count) tensors, \(builder.skipped.count) skipped")
         }
         try checkAcross(components)
         var template: String?
-        if let index = components.firstIndex(where: { $0.name == "llm" }) {
+        if let index = components.firstIndex(where: { $0.name == ComponentName.llm.rawValue }) {
             let chosen = try chooseTemplate(components[index], requested: options.template)
             template = chosen
             let c = components[index]
@@ -58,11 +58,11 @@ extension ConversionPlan {
             components.first { $0.name == component }?.config.first { $0.key == key }?.value.int
         }
         let checks: [(String, String, String, String, String)] = [
-            ("video_branch", "llm_hidden", "llm", "hidden", "llama_proj output width must equal the LLM's hidden size"),
-            ("audio_branch", "llm_hidden", "llm", "hidden", "audio_llama_proj output width must equal the LLM's hidden size"),
-            ("blip2_qformer", "encoder_width", "eva_vit", "width", "the Q-Former's cross-attention width must equal EVA's width"),
-            ("video_branch", "encoder_width", "blip2_qformer", "hidden", "the video Q-Former reads BLIP-2 Q-Former outputs"),
-            ("audio_branch", "encoder_width", "imagebind_audio", "out_dim", "the audio Q-Former reads ImageBind embeddings"),
+            (ComponentName.videoBranch.rawValue, "llm_hidden", ComponentName.llm.rawValue, "hidden", "llama_proj output width must equal the LLM's hidden size"),
+            (ComponentName.audioBranch.rawValue, "llm_hidden", ComponentName.llm.rawValue, "hidden", "audio_llama_proj output width must equal the LLM's hidden size"),
+            (ComponentName.blip2QFormer.rawValue, "encoder_width", ComponentName.evaViT.rawValue, "width", "the Q-Former's cross-attention width must equal EVA's width"),
+            (ComponentName.videoBranch.rawValue, "encoder_width", ComponentName.blip2QFormer.rawValue, "hidden", "the video Q-Former reads BLIP-2 Q-Former outputs"),
+            (ComponentName.audioBranch.rawValue, "encoder_width", ComponentName.imageBindAudio.rawValue, "out_dim", "the audio Q-Former reads ImageBind embeddings"),
         ]
         for (a, ak, b, bk, why) in checks {
             if let x = value(a, ak), let y = value(b, bk), x != y {
@@ -75,7 +75,7 @@ extension ConversionPlan {
     static func chooseTemplate(_ llm: Component, requested: String?) throws -> String {
         if let requested {
             guard ["vicuna", "llama2"].contains(requested) else {
-                throw ConvertError.invalidConfig(component: "llm", reason: "--template must be vicuna or llama2, not '\(requested)'")
+                throw ConvertError.invalidConfig(component: ComponentName.llm.rawValue, reason: "--template must be vicuna or llama2, not '\(requested)'")
             }
             return requested
         }

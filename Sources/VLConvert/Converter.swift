@@ -47,7 +47,7 @@ public struct Converter {
                              quant: encoded?.tensors[i].quant)
         }
         if let tokenizerBytes {
-            tensorPlans.append(VLPackTensorPlan(name: Self.tokenizerTensor, dtype: .u8, shape: [tokenizerBytes.count],
+            tensorPlans.append(VLPackTensorPlan(name: TensorPrefix.tokenizerTensor, dtype: .u8, shape: [tokenizerBytes.count],
                                                 source: plan.tokenizer.map { TensorOrigin(file: $0, name: "tokenizer.model", dtype: "U8") }))
         }
 
@@ -84,16 +84,15 @@ public struct Converter {
             views.forEach { $0.releasePages() }
         }
         if let tokenizerBytes {
-            try writer.write(tensor: Self.tokenizerTensor, contents: tokenizerBytes)
+            try writer.write(tensor: TensorPrefix.tokenizerTensor, contents: tokenizerBytes)
             done += tokenizerBytes.count
-            progress?(done, total, Self.tokenizerTensor)
+            progress?(done, total, TensorPrefix.tokenizerTensor)
         }
         let digests = try hasher.wait()
         let summary = try writer.finish(provenance: Self.provenance(digests))
         return Result(summary: summary, sources: digests)
     }
 
-    static let tokenizerTensor = "tokenizer.model"
 
     private func headerParts(provenance: JSONValue) -> VLPackHeaderParts {
         let components = JSONValue.object(plan.components.map { c in
@@ -102,10 +101,10 @@ public struct Converter {
         var tokenizer: JSONValue = [:]
         if plan.tokenizer != nil {
             // <ImageHere>/<AudioHere> follow the embedding rows (Vicuna v0's [PAD] is row 32000).
-            let vocab = plan.components.first { $0.name == "llm" }?.config.first { $0.key == "vocab" }?.value.int ?? 0
+            let vocab = plan.components.first { $0.name == ComponentName.llm.rawValue }?.config.first { $0.key == "vocab" }?.value.int ?? 0
             tokenizer = [
                 "kind": "sentencepiece",
-                "model_tensor": JSONValue(Self.tokenizerTensor),
+                "model_tensor": JSONValue(TensorPrefix.tokenizerTensor),
                 "added_tokens": [["content": "<ImageHere>", "id": JSONValue(vocab)], ["content": "<AudioHere>", "id": JSONValue(vocab + 1)]],
             ]
         }

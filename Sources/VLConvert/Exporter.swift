@@ -69,7 +69,7 @@ public struct Exporter {
     /// `extra.<component>.`); the tokenizer belongs to the LLM.
     func belongs(_ name: String, to component: String, map: ModelMap?) -> Bool {
         if name.hasPrefix("extra.\(component).") { return true }
-        if name == Converter.tokenizerTensor { return component == "llm" }
+        if name == TensorPrefix.tokenizerTensor { return component == ComponentName.llm.rawValue }
         return map?.tensors.contains { rule in (try? NamePattern(rule.target))?.match(name) != nil } ?? false
     }
 

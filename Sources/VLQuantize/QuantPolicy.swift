@@ -45,8 +45,8 @@ public enum TensorRole: String, Sendable, CaseIterable {
         if name.contains("patch_embed") { return .patchEmbedding }
         if shape.count < 2 { return .vector }
         if shape.count > 2 { return .otherTensor }
-        if name == "llm.embed_tokens.weight" { return .tokenEmbedding }
-        if name == "llm.lm_head.weight" { return .outputHead }
+        if name == TensorPrefix.llmEmbedTokens["weight"] { return .tokenEmbedding }
+        if name == TensorPrefix.llmHead["weight"] { return .outputHead }
         return .linear
     }
 }
@@ -201,7 +201,7 @@ public struct QuantPolicy: Sendable {
         case .tokenEmbedding, .outputHead:
             return (recipe.head, "role: \(role.rawValue) → \(recipe.head.rawValue)")
         default:
-            if let sensitive = recipe.sensitive, Self.adapterPrefixes.contains(where: name.hasPrefix) {
+            if let sensitive = recipe.sensitive, Self.adapterPrefixes.contains(where: { $0.contains(name) }) {
                 return (sensitive, "sensitive: modality adapter → \(sensitive.rawValue)")
             }
             if let sensitive = recipe.sensitive, let layer = Self.llmLayer(of: name),
@@ -216,20 +216,16 @@ public struct QuantPolicy: Sendable {
     /// The modality adapters: the 2-layer video/audio Q-Formers and `llama_proj`, through which every
     /// frame's (or audio clip's) information reaches the LLM. ~1 % of a branch's weights; one Q4_K
     /// matrix alone costs ~0.0025 cosine at `video.out` (full-size measurement in Docs/BENCHMARKS.md).
-    static let adapterPrefixes = ["video.qformer.", "video.proj.", "audio.qformer.", "audio.proj."]
+    static let adapterPrefixes: [TensorPrefix] = [.videoQFormer, .videoProjection, .audioQFormer, .audioProjection]
 
     /// `i` for `llm.layers.{i}.…`.
     static func llmLayer(of name: String) -> Int? {
-        guard name.hasPrefix("llm.layers.") else { return nil }
-        return name.dropFirst("llm.layers.".count).split(separator: ".").first.flatMap { Int($0) }
+        guard TensorPrefix.llmLayers.contains(name) else { return nil }
+        return name.dropFirst(TensorPrefix.llmLayers.dotted.count).split(separator: ".").first.flatMap { Int($0) }
     }
 
     /// The component a canonical name belongs to (for per-component summaries).
     public static func component(of name: String) -> String {
-        let prefixes: [(String, String)] = [
-            ("vision.encoder.", "eva_vit"), ("vision.", "blip2_qformer"), ("video.", "video_branch"),
-            ("audio.encoder.", "imagebind_audio"), ("audio.", "audio_branch"), ("llm.", "llm"), ("tokenizer.", "llm"),
-        ]
-        return prefixes.first { name.hasPrefix($0.0) }?.1 ?? "other"
+        ComponentName.owner(ofTensor: name)?.rawValue ?? "other"
     }
 }

@@ -145,4 +145,19 @@ import VLPackFormat
         let maps = try ModelMap.bundled()
         #expect(maps.count == 7)
     }
+
+    /// The maps are the vocabulary's data: each names a known component, and every canonical name it
+    /// writes lies under a prefix that component owns.
+    @Test func mapsSpeakTheVocabulary() throws {
+        for map in try ModelMap.bundled().values {
+            let component = try #require(ComponentName(rawValue: map.component), "\(map.family.rawValue): \(map.component)")
+            #expect(!map.tensors.isEmpty)
+            for rule in map.tensors {
+                #expect(ComponentName.owner(ofTensor: rule.target) == component, "\(map.family.rawValue): \(rule.target)")
+            }
+        }
+        #expect(ComponentName.owner(ofTensor: TensorPrefix.tokenizerTensor) == .llm)
+        #expect(ComponentName.owner(ofTensor: "vision.query_tokens") == .blip2QFormer)
+        #expect(ComponentName.owner(ofTensor: "vision.lnx.weight") == nil)
+    }
 }

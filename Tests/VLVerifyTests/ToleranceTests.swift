@@ -1,0 +1,17 @@
+import Testing
+import VLVerify
+
+/// The error metrics and the rule each storage selects (Formats/REFERENCE.md).
+@Suite struct ToleranceTests {
+    @Test func errorMetricsAndTolerances() {
+        let m = ErrorMetrics(got: [1, 2, 3.001], want: [1, 2, 3])
+        #expect(abs(m.maxAbs - 0.001) < 1e-6)
+        #expect(abs(m.relL2 - 0.001 / 14.0.squareRoot()) < 1e-6)
+        #expect(m.cosine > 0.99999 && m.cosine <= 1.0000001)
+        #expect(Tolerance.forStorages([.plain(.f32), .plain(.f16), .plain(.bf16)]) == .float)
+        #expect(Tolerance.forStorages([.plain(.f16), .blocks(.q8_0)]) == .q8)
+        #expect(Tolerance.forStorages([.blocks(.q8_0), .blocks(.q6_k), .blocks(.q4_k)]) == .q4)
+        #expect(Tolerance.float.accepts(m) == false)
+        #expect(Tolerance.q8.accepts(m))
+    }
+}
