@@ -148,6 +148,8 @@ public enum SafetensorsWriteError: RuleError, Equatable {
     /// A producer wrote more or fewer bytes than the shape and dtype call for.
     case byteCountMismatch(tensor: String, expected: Int, written: Int)
     case headerTooLarge(headerLength: Int, limit: Int)
+    /// The output path exists as a directory, FIFO or device.
+    case notARegularFile(path: String, kind: String)
     case io(path: String, operation: String, errno: Int32)
 
     public var detail: String {
@@ -158,15 +160,17 @@ public enum SafetensorsWriteError: RuleError, Equatable {
         case let .byteCountMismatch(tensor, expected, written):
             "tensor \(JSONValue.string(tensor).serialized()): producer wrote \(written) bytes, expected \(expected)"
         case let .headerTooLarge(n, limit): "header of \(n) bytes exceeds the limit of \(limit)"
+        case let .notARegularFile(path, kind): "output \(path) is \(kind), not a regular file; name a file to write"
         case let .io(path, operation, e): "\(operation) \(path): \(String(cString: strerror(e)))"
         }
     }
 
-    /// The safetensors writer never passes input paths, so every `AtomicFileError` is an I/O one.
+    /// The safetensors writer never passes input paths, so `overwritesInput` cannot happen.
     init(_ error: AtomicFileError) {
         switch error {
         case let .io(path, operation, e): self = .io(path: path, operation: operation, errno: e)
         case let .overwritesInput(path, _): self = .io(path: path, operation: "replace input", errno: EEXIST)
+        case let .notARegularFile(path, kind): self = .notARegularFile(path: path, kind: kind)
         }
     }
 }
