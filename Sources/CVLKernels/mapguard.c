@@ -58,9 +58,10 @@ static void on_sigbus(int sig, siginfo_t *info, void *context) {
         return;
     }
     // Only async-signal-safe calls from here on (write, unlink, _exit).
-    write_all("vlpack: error: ");
+    // The same line the CLI prints for FileError.changedWhileMapped.
+    write_all("vlpack: error: changedWhileMapped: ");
     write_all(m->path);
-    write_all(": fileChangedWhileMapped: the file shrank while it was being read (another process truncated or rewrote it)\n");
+    write_all(" shrank while it was being read (another process truncated or rewrote it)\n");
     vl_cleanup_remove_registered();
     _exit(1);
 }

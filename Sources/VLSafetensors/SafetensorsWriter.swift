@@ -16,8 +16,9 @@ import VLCore
 ///   data section start on a cache-line (and SIMD-register) boundary of a page-aligned mapping,
 ///   so the first and largest-element tensors are 64-byte aligned. Readers accept any padding.
 ///
-/// Atomicity (`AtomicFile`): data goes to a hidden temporary file in the target folder, which is
-/// fsynced and then renamed over `path` (and the folder fsynced). A failure at any point, including an error thrown
+/// Atomicity (`AtomicFile`): data goes to an unnamed (or, as a fallback, hidden named) temporary file
+/// in the target folder, which is fsynced and then linked and renamed over `path` (and the folder
+/// fsynced). A failure at any point, including an error thrown
 /// by a producer, removes the temporary file and leaves `path` untouched; an existing file at
 /// `path` stays valid for anyone who has it mapped.
 ///

@@ -76,7 +76,7 @@ struct BadPathTests {
 @Suite(.serialized, .enabled(if: CLI.binary != nil && FaultFixtures.enabled, "set VLPACK_FAULT_TESTS=1 (make test-faults)"))
 struct FaultTests {
     /// SIGKILL `convert` of a 1 GB input at 24 random moments (the named fallback in every fourth
-    /// round): afterwards the target is absent, complete (passes `verify --integrity`) or, when it
+    /// round), chosen by bytes written so they spread over the whole write and its commit: afterwards the target is absent, complete (passes `verify --integrity`) or, when it
     /// existed before, unchanged byte for byte; every stray temporary is gone after the next run.
     @Test func sigkillLeavesTheOldFileTheNewOneOrNothing() throws {
         let input = try FaultFixtures.folder("kill-in")
@@ -106,8 +106,13 @@ struct FaultTests {
             try? FileManager.default.removeItem(atPath: target)
             if existed { try old.write(to: URL(fileURLWithPath: target)) }
             let named = round % 4 == 3
+            // A random point of the write, by bytes written (uniform over the file whatever the
+            // speed); one round in five lands after the last byte, in the fsync/link/rename window.
             let p = try FaultFixtures.spawn(convert, environment: named ? ["VLPACK_NAMED_TEMPORARIES": "1"] : [:])
-            usleep(UInt32(Double.random(in: 0.02...(full * 1.1)) * 1e6))
+            let tail = round % 5 == 4
+            let threshold = tail ? fullSize : Int.random(in: 0..<fullSize)
+            while p.isRunning, (FaultFixtures.bytesWritten(p.processIdentifier) ?? 0) < threshold { usleep(500) }
+            if tail { usleep(UInt32.random(in: 0...UInt32(full * 0.2 * 1e6))) }
             let wasRunning = p.isRunning
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
