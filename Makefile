@@ -14,7 +14,7 @@ DEBIAN_PACKAGES := pkg-config libopenblas-dev libzip-dev libjson-c-dev \
                    libavformat-dev libavcodec-dev libswresample-dev libswscale-dev libavutil-dev \
                    libjpeg62-turbo-dev
 
-.PHONY: deps build release demo test fuzz clean
+.PHONY: deps build release demo test test-faults fuzz clean
 
 deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
@@ -68,6 +68,13 @@ demo: release
 test: deps
 	$(SWIFT) build
 	$(SWIFT) test
+
+# The slow fault tests (README "Safety"): SIGKILL during a 1 GB convert, output into a full 64 MB
+# tmpfs (needs root), inputs truncated mid-run; plus the fast bad-path and AtomicFile tests. Big
+# files go to /dev/shm and /tmp and are removed afterwards.
+test-faults: deps
+	$(SWIFT) build --build-tests
+	VLPACK_FAULT_TESTS=1 $(SWIFT) test --skip-build --filter 'FaultTests|BadPathTests|AtomicFileTests|MappedFileFaultTests'
 
 # libFuzzer under AddressSanitizer, seeded with the fixtures. FUZZ_SECONDS per parser.
 fuzz: deps release

@@ -1,5 +1,9 @@
-// Temporary outputs to remove if the process is interrupted (SIGINT, SIGTERM, SIGHUP), so an
-// interrupted conversion leaves no partial file. The handler only calls async-signal-safe unlink().
+// Named temporary outputs to remove if the process is interrupted (SIGINT, SIGTERM, SIGHUP), so an
+// interrupted conversion leaves no partial file. AtomicFile registers only names it made visible: the
+// fallback's named temporary, or the unique link between linkat and rename (an unnamed O_TMPFILE
+// needs no cleanup: the kernel frees it with the last descriptor). SIGKILL runs no handler; the next
+// AtomicFile in the folder removes what a dead process left (AtomicFile+Temporaries.swift).
+// The handler only calls async-signal-safe unlink().
 #include "vl_kernels.h"
 #include <signal.h>
 #include <stdlib.h>
@@ -9,11 +13,15 @@
 #define VL_MAX_TEMP_FILES 32
 static char *volatile temp_paths[VL_MAX_TEMP_FILES];
 
-static void remove_temps_and_reraise(int sig) {
+void vl_cleanup_remove_registered(void) {
     for (int i = 0; i < VL_MAX_TEMP_FILES; i++) {
         char *p = temp_paths[i];
         if (p) unlink(p);
     }
+}
+
+static void remove_temps_and_reraise(int sig) {
+    vl_cleanup_remove_registered();
     signal(sig, SIG_DFL);
     raise(sig);
 }

@@ -1,5 +1,5 @@
-// Linux page-cache write-back control for streaming writers (sync_file_range needs _GNU_SOURCE,
-// which Swift's Glibc module does not expose).
+// Linux file calls the Swift Glibc module does not expose (they need _GNU_SOURCE): page-cache
+// write-back control for streaming writers, and O_TMPFILE for AtomicFile's unnamed temporaries.
 #define _GNU_SOURCE
 #include "vl_kernels.h"
 #include <errno.h>
@@ -22,5 +22,15 @@ int vl_wait_writeback(int fd, int64_t offset, int64_t count) {
 #else
     (void)offset; (void)count;
     return fdatasync(fd);
+#endif
+}
+
+int vl_open_tmpfile(const char *folder, unsigned mode) {
+#if defined(__linux__) && defined(O_TMPFILE)
+    return open(folder, O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+#else
+    (void)folder; (void)mode;
+    errno = EOPNOTSUPP;
+    return -1;
 #endif
 }

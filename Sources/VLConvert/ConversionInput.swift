@@ -21,7 +21,7 @@ struct ConversionInput {
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
         guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw SourceError(path: path, underlying: FileError.cannotOpen(path: path, errno: ENOENT))
+            throw SourceError(path: path, underlying: FileError.opening(path, errno: ENOENT))
         }
         let folder = isDirectory.boolValue ? path : (path as NSString).deletingLastPathComponent
         let names = (try? fm.contentsOfDirectory(atPath: folder)) ?? []

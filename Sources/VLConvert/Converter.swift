@@ -157,7 +157,8 @@ final class ProvenanceHasher: @unchecked Sendable {
         var offset = 0
         while offset < file.count {
             let n = min(window, file.count - offset)
-            sha.update(file.range(offset: offset, length: n)!)
+            // Copied under the SIGBUS guard: a source truncated meanwhile throws, naming it.
+            try file.read(offset: offset, length: n) { sha.update($0) }
             file.release(offset: offset, length: n)
             offset += n
         }

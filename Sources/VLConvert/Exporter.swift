@@ -41,14 +41,13 @@ public struct Exporter {
                 let inverse = names == .source ? inverseTransform(of: t, map: map) : nil
                 try writer.add(name: name, dtype: dtype, shape: t.shape) { [file] write in
                     let bytes = file.bytes(of: t)
-                    try bytes.withUnsafeBytes { buf in
-                        guard let inverse, t.shape.count == 2 else { return try write(buf) }
-                        // Undo HF rotate-half: Meta row r is HF row hfRow(r).
-                        let rowBytes = t.shape[1] * dtype.byteSize
-                        for r in 0..<t.shape[0] {
-                            let from = inverse(r) * rowBytes
-                            try write(UnsafeRawBufferPointer(rebasing: buf[from..<(from + rowBytes)]))
-                        }
+                    // Read under the SIGBUS guard: an input truncated meanwhile throws, naming it.
+                    guard let inverse, t.shape.count == 2 else { return try bytes.read { try write($0) } }
+                    // Undo HF rotate-half: Meta row r is HF row hfRow(r).
+                    let rowBytes = t.shape[1] * dtype.byteSize
+                    for r in 0..<t.shape[0] {
+                        let from = inverse(r) * rowBytes
+                        try bytes.read(from..<(from + rowBytes), chunk: rowBytes) { try write($0) }
                     }
                 }
             }

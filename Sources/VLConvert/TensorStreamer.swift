@@ -7,6 +7,8 @@ import VLCore
 struct TensorStreamer {
     /// Output elements converted per chunk (256 KiB of f32).
     static let chunkElements = 1 << 16
+    /// Source bytes copied out of the mapping at a time (a multiple of every element size).
+    static let readChunk = 1 << 20
 
     let tensor: ConversionPlan.Tensor
     let allowOverflow: Bool
@@ -24,15 +26,17 @@ struct TensorStreamer {
         let views = try tensor.sources.map { try $0.source.bytes(of: $0.entry) }
         let inType = tensor.sourceEntry.dtype
         let reordered = tensor.merge != nil || tensor.transform != nil
+        // Mapped bytes are read through `TensorBytes.read` (copied under the SIGBUS guard), so a
+        // source truncated by another process mid-conversion is an error naming it, not a crash.
         if !reordered {
-            try views[0].withUnsafeBytes { try convert($0, from: inType, write) }
+            try views[0].read(chunk: Self.readChunk) { try convert($0, from: inType, write) }
         } else {
             let rows = tensor.shape[0]
             let rowBytes = tensor.shape.dropFirst().reduce(1, *) * inType.byteSize
             for r in 0..<rows {
                 for segment in try rowSegments(sourceRow(r), rowBytes: rowBytes, shards: views.count) {
-                    try views[segment.shard].withUnsafeBytes { buf in
-                        try convert(UnsafeRawBufferPointer(rebasing: buf[segment.offset..<(segment.offset + segment.count)]), from: inType, write)
+                    try views[segment.shard].read(segment.offset..<(segment.offset + segment.count), chunk: Self.readChunk) {
+                        try convert($0, from: inType, write)
                     }
                 }
             }

@@ -47,3 +47,28 @@ extension TensorBytes {
         file.release(offset: base - fileBase, length: buffer.count)
     }
 }
+
+extension TensorBytes {
+    /// Passes the bytes `range` (default: all) to `body` in consecutive pieces of at most `chunk`
+    /// bytes. A view into a file mapping is read through `MappedFile.read`: copied under the SIGBUS
+    /// guard, so an input truncated by another process throws `FileError.changedWhileMapped` naming
+    /// the file rather than crashing. A private copy is passed in place (it cannot fault).
+    /// Streaming readers use this rather than `withUnsafeBytes` on mapped tensors.
+    public func read(_ range: Range<Int>? = nil, chunk: Int = 1 << 20, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let r = range ?? 0..<buffer.count
+        precondition(r.lowerBound >= 0 && r.upperBound <= buffer.count, "read of \(r) outside \(buffer.count) bytes")
+        let part = UnsafeRawBufferPointer(rebasing: buffer[r])
+        try withExtendedLifetime(owner) {
+            if let file = owner as? MappedFile {
+                try MappedFile.guardedCopies(of: part, chunk: chunk, file: file.path, body)
+            } else {
+                var done = 0
+                while done < part.count {
+                    let n = min(max(chunk, 1), part.count - done)
+                    try body(UnsafeRawBufferPointer(rebasing: part[done..<(done + n)]))
+                    done += n
+                }
+            }
+        }
+    }
+}

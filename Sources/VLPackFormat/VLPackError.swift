@@ -111,6 +111,8 @@ public enum VLPackWriteError: RuleError, Equatable {
     /// The writer already finished or failed; nothing more can be written.
     case closed(path: String)
     case overwritesInput(path: String, input: String)
+    /// The output path exists as a directory, FIFO or device.
+    case notARegularFile(path: String, kind: String)
     case io(path: String, operation: String, errno: Int32)
 
     public var detail: String {
@@ -128,6 +130,7 @@ public enum VLPackWriteError: RuleError, Equatable {
         case let .headerLengthChanged(reserved, actual): "header would be \(actual) bytes at finish() but \(reserved) were reserved"
         case let .closed(path): "writer for \(path) already finished or failed"
         case let .overwritesInput(path, input): "output \(path) is the input \(input); choose another output path"
+        case let .notARegularFile(path, kind): "output \(path) is \(kind), not a regular file; name a file to write"
         case let .io(path, operation, e): "\(operation) \(path): \(String(cString: strerror(e)))"
         }
     }
@@ -136,6 +139,7 @@ public enum VLPackWriteError: RuleError, Equatable {
         switch error {
         case let .io(path, operation, e): self = .io(path: path, operation: operation, errno: e)
         case let .overwritesInput(path, input): self = .overwritesInput(path: path, input: input)
+        case let .notARegularFile(path, kind): self = .notARegularFile(path: path, kind: kind)
         }
     }
 }

@@ -43,9 +43,10 @@ public struct VLPackWriteSummary: Sendable, Equatable {
 ///   (known because every header field has a fixed width once sizes are known: CRCs are written as
 ///   exactly 8 hex digits). Each tensor starts at the next multiple of `alignment`, gaps are zero.
 ///   `finish()` then writes the preamble and header at offset 0.
-/// - Atomicity (`AtomicFile`): everything goes to a hidden temporary file that `finish()` fsyncs and
-///   renames over `path`. Any error — including one thrown by a producer — or dropping the writer
-///   without `finish()` removes the temporary file; `path` is never left half-written.
+/// - Atomicity (`AtomicFile`): everything goes to an unnamed temporary file (named hidden fallback
+///   where `O_TMPFILE` is unsupported) that `finish()` fsyncs, links and renames over `path`. Any
+///   error — including one thrown by a producer — or dropping the writer without `finish()` discards
+///   it; `path` is never left half-written, even by SIGKILL.
 /// - Page cache: with `cacheDropInterval` set (default 256 MiB) the written range is synced and
 ///   dropped from the page cache at that interval, so converting a 14 GB model does not evict the
 ///   inputs being read (or everything else on the machine).

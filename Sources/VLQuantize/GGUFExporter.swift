@@ -95,21 +95,22 @@ public struct GGUFExporter {
         for ((t, name), info) in zip(sources, infos) {
             let bytes = file.bytes(of: t)
             try writer.write(tensor: name) { write in
-                try bytes.withUnsafeBytes { buf in
-                    if info.type.storage != t.storage {
-                        let values = try Self.floats(buf, storage: t.storage, shape: t.shape)
-                        try values.withUnsafeBytes { try write($0) }
-                    } else if name.hasSuffix("attn_q.weight") || name.hasSuffix("attn_k.weight") {
-                        let rowBytes = t.storage.byteCount(shape: [1] + t.shape.dropFirst())!
-                        let hd = t.shape[0] / (name.hasSuffix("attn_q.weight") ? heads : kvHeads)
-                        // GGUF row r (interleaved) is HF row hfRow(r).
-                        for r in 0..<t.shape[0] {
-                            let from = RotaryPermutation.hfRow(forMetaRow: r, headDim: hd) * rowBytes
-                            try write(UnsafeRawBufferPointer(rebasing: buf[from..<(from + rowBytes)]))
-                        }
-                    } else {
-                        try write(buf)
+                // Copies go through `TensorBytes.read` (the SIGBUS guard: a truncated input throws,
+                // naming it). The whole-tensor conversion reads in place; a fault there is still one
+                // error line naming the file (MappedFile).
+                if info.type.storage != t.storage {
+                    let values = try bytes.withUnsafeBytes { try Self.floats($0, storage: t.storage, shape: t.shape) }
+                    try values.withUnsafeBytes { try write($0) }
+                } else if name.hasSuffix("attn_q.weight") || name.hasSuffix("attn_k.weight") {
+                    let rowBytes = t.storage.byteCount(shape: [1] + t.shape.dropFirst())!
+                    let hd = t.shape[0] / (name.hasSuffix("attn_q.weight") ? heads : kvHeads)
+                    // GGUF row r (interleaved) is HF row hfRow(r).
+                    for r in 0..<t.shape[0] {
+                        let from = RotaryPermutation.hfRow(forMetaRow: r, headDim: hd) * rowBytes
+                        try bytes.read(from..<(from + rowBytes), chunk: rowBytes) { try write($0) }
                     }
+                } else {
+                    try bytes.read { try write($0) }
                 }
             }
             bytes.releasePages()

@@ -84,8 +84,8 @@ public struct GGUFTensorInfo: Sendable, Equatable {
 /// known from the plan), then each tensor's bytes streamed in plan order, each at a multiple of
 /// `alignment` from the data start (zero padding).
 ///
-/// Atomic like `VLPackWriter`: a hidden temporary file, fsynced and renamed by `finish`; removed on
-/// any error or when dropped unfinished. Memory: the header. Not thread-safe.
+/// Atomic like `VLPackWriter` (`AtomicFile`): an unnamed temporary file, fsynced, linked and renamed
+/// by `finish`; discarded on any error or when dropped unfinished. Memory: the header. Not thread-safe.
 public final class GGUFWriter {
     public static let alignment = 32
     public let path: String

@@ -99,17 +99,14 @@ public final class QuantizationSession {
             var quant: JSONValue?
             try writer.write(tensor: tensor.name) { write in
                 quant = try encode(index: index, storage: tensor.storage, shape: tensor.shape, produce: { sink in
-                    try bytes.withUnsafeBytes { all in
-                        // Slices of whole progress steps; the quantizer re-tiles them.
-                        var offset = 0
-                        repeat {
-                            let n = min(Self.progressStep, all.count - offset)
-                            try sink(UnsafeRawBufferPointer(rebasing: all[offset..<(offset + n)]))
-                            offset += n
-                            done += n
-                            progress?(done, total, tensor.name)
-                        } while offset < all.count
+                    // Pieces of whole progress steps, copied under the SIGBUS guard (an input truncated
+                    // meanwhile throws, naming it); the quantizer re-tiles them.
+                    try bytes.read(chunk: Self.progressStep) { piece in
+                        try sink(piece)
+                        done += piece.count
+                        progress?(done, total, tensor.name)
                     }
+                    if bytes.count == 0 { progress?(done, total, tensor.name) }
                 }, write: write)
             }
             if let quant { try writer.setQuant(quant, forTensor: tensor.name) }

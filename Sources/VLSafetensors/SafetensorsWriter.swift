@@ -16,8 +16,9 @@ import VLCore
 ///   data section start on a cache-line (and SIMD-register) boundary of a page-aligned mapping,
 ///   so the first and largest-element tensors are 64-byte aligned. Readers accept any padding.
 ///
-/// Atomicity (`AtomicFile`): data goes to a hidden temporary file in the target folder, which is
-/// fsynced and then renamed over `path` (and the folder fsynced). A failure at any point, including an error thrown
+/// Atomicity (`AtomicFile`): data goes to an unnamed (or, as a fallback, hidden named) temporary file
+/// in the target folder, which is fsynced and then linked and renamed over `path` (and the folder
+/// fsynced). A failure at any point, including an error thrown
 /// by a producer, removes the temporary file and leaves `path` untouched; an existing file at
 /// `path` stays valid for anyone who has it mapped.
 ///
@@ -148,6 +149,8 @@ public enum SafetensorsWriteError: RuleError, Equatable {
     /// A producer wrote more or fewer bytes than the shape and dtype call for.
     case byteCountMismatch(tensor: String, expected: Int, written: Int)
     case headerTooLarge(headerLength: Int, limit: Int)
+    /// The output path exists as a directory, FIFO or device.
+    case notARegularFile(path: String, kind: String)
     case io(path: String, operation: String, errno: Int32)
 
     public var detail: String {
@@ -158,15 +161,17 @@ public enum SafetensorsWriteError: RuleError, Equatable {
         case let .byteCountMismatch(tensor, expected, written):
             "tensor \(JSONValue.string(tensor).serialized()): producer wrote \(written) bytes, expected \(expected)"
         case let .headerTooLarge(n, limit): "header of \(n) bytes exceeds the limit of \(limit)"
+        case let .notARegularFile(path, kind): "output \(path) is \(kind), not a regular file; name a file to write"
         case let .io(path, operation, e): "\(operation) \(path): \(String(cString: strerror(e)))"
         }
     }
 
-    /// The safetensors writer never passes input paths, so every `AtomicFileError` is an I/O one.
+    /// The safetensors writer never passes input paths, so `overwritesInput` cannot happen.
     init(_ error: AtomicFileError) {
         switch error {
         case let .io(path, operation, e): self = .io(path: path, operation: operation, errno: e)
         case let .overwritesInput(path, _): self = .io(path: path, operation: "replace input", errno: EEXIST)
+        case let .notARegularFile(path, kind): self = .notARegularFile(path: path, kind: kind)
         }
     }
 }

@@ -48,11 +48,29 @@ int vl_start_writeback(int fd, int64_t offset, int64_t count);
 /// Waits until [offset, offset+count) of fd is on disk. Returns 0 or -1 with errno set.
 int vl_wait_writeback(int fd, int64_t offset, int64_t count);
 
+/// An unnamed file in `folder` (open(2) with O_TMPFILE | O_WRONLY | O_CLOEXEC), or -1 with errno
+/// (EOPNOTSUPP where O_TMPFILE does not exist).
+int vl_open_tmpfile(const char *folder, unsigned mode);
+
 /// Remembers a temporary file to unlink if the process gets SIGINT/SIGTERM/SIGHUP (32 at most).
 int vl_cleanup_register(const char *path);
 void vl_cleanup_unregister(const char *path);
 /// Installs the handlers that unlink registered files and then re-raise the signal.
 void vl_cleanup_install_signal_handlers(void);
+/// Unlinks every registered file (async-signal-safe; for fatal-signal handlers).
+void vl_cleanup_remove_registered(void);
+
+/* ---- SIGBUS from a mapped file that shrank (mapguard.c) ---- */
+/// Installs the SIGBUS handler once (also done by the calls below).
+void vl_mapguard_install(void);
+/// Remembers [base, base+length) as a mapping of `path` (256 at most; -1 when full: such a mapping
+/// is then unguarded and a fault in it crashes as before).
+int vl_mapguard_register(const void *base, size_t length, const char *path);
+void vl_mapguard_unregister(const void *base);
+/// memcpy that returns -1 (errno EFAULT) instead of dying when `src` lies in a registered mapping
+/// whose file was truncated under it. A fault in a registered mapping outside this call prints one
+/// error line naming the file, removes registered temporaries and exits 1.
+int vl_guarded_copy(void *dst, const void *src, size_t count);
 /* ---- f32 inference kernels (nn_ops.c); row-major, in place where the output is x ---- */
 /// x = 0.5·x·(1 + erf(x/√2)) (exact-erf GELU, torch's nn.GELU()).
 void vl_gelu_erf_f32(float *x, size_t n);
