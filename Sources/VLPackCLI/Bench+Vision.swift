@@ -53,23 +53,13 @@ extension Bench {
 
         func run() throws {
             let context = ExecutionContext(threads: threads)
-            let branch: VideoBranch
-            let input: [Float]
-            do {
-                branch = try VideoBranch(weights: Weights(path: file))
-                input = try loadFrames(branch)
-            } catch {
-                throw fail(error)
-            }
+            let branch = try VideoBranch(weights: Weights(path: file))
+            let input = try loadFrames(branch)
             var times: [StageTimes] = []
-            do {
-                let state = branch.makeRunState()
-                for i in 0..<(warmup + runs) {
-                    let t = try StageTimes.measure(branch, frames: input, count: frames, state: state, on: context)
-                    if i >= warmup { times.append(t) }
-                }
-            } catch {
-                throw fail(error)
+            let state = branch.makeRunState()
+            for i in 0..<(warmup + runs) {
+                let t = try StageTimes.measure(branch, frames: input, count: frames, state: state, on: context)
+                if i >= warmup { times.append(t) }
             }
             let peakRSS = Self.peakRSSBytes()
             let e = branch.eva.config
@@ -108,10 +98,11 @@ extension Bench {
             let S = branch.eva.config.imageSize, perFrame = 3 * S * S
             if let reference {
                 guard let (values, shape) = try ReferenceFile(path: reference).tensor(VideoBranch.input, of: branch) else {
-                    throw ValidationError("\(reference) has no \(VideoBranch.input.rawValue)")
+                    throw BenchError.referenceLacksInput(reference: reference, stage: VideoBranch.input.rawValue)
                 }
                 guard shape[0] >= frames, shape.dropFirst() == [3, S, S] else {
-                    throw ValidationError("\(reference): \(VideoBranch.input.rawValue) is \(shape); need at least [\(frames), 3, \(S), \(S)]")
+                    throw BenchError.referenceInputTooSmall(reference: reference, stage: VideoBranch.input.rawValue,
+                                                            shape: shape, needed: [frames, 3, S, S])
                 }
                 return Array(values.prefix(frames * perFrame))
             }
@@ -141,5 +132,18 @@ struct StageTimes {
             seconds.append(s)
         }
         return StageTimes(seconds: seconds)
+    }
+}
+
+/// Why `bench` could not take its input from a reference file.
+enum BenchError: RuleError {
+    case referenceLacksInput(reference: String, stage: String)
+    case referenceInputTooSmall(reference: String, stage: String, shape: [Int], needed: [Int])
+
+    var detail: String {
+        switch self {
+        case let .referenceLacksInput(reference, stage): "\(reference) has no \(stage)"
+        case let .referenceInputTooSmall(reference, stage, shape, needed): "\(reference): \(stage) is \(shape); need at least \(needed)"
+        }
     }
 }

@@ -31,11 +31,7 @@ struct Bench: ParsableCommand {
             var tensors = 0
             for _ in 0..<max(runs, 1) {
                 let seconds: Double
-                do {
-                    (tensors, seconds) = try timed { try VLPackFile(path: file).tensors.count }
-                } catch {
-                    throw fail(error)
-                }
+                (tensors, seconds) = try timed { try VLPackFile(path: file).tensors.count }
                 times.append(seconds * 1e3)
             }
             times.sort()

@@ -69,36 +69,32 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         let logger = global.makeLogger("vlpack.convert")
-        do {
-            var options = ConversionPlan.Options()
-            options.dtype = dtype
-            options.allowUnmapped = allowUnmapped
-            options.keepUnused = keepUnused
-            options.template = template
-            options.tokenizer = tokenizer
-            if let config {
-                let file = try MappedFile(path: config)
-                options.configOverrides = try attributing(to: config) { try JSONValue.parse(file.bytes) }
-            }
-            let plan = try ConversionPlan.make(inputs: inputs, maps: try ModelMap.bundled(), options: options, logger: logger)
-            var writeOptions = Converter.Options()
-            writeOptions.allowOverflow = allowOverflow
-            writeOptions.alignment = pageAligned ? .page : .cacheLine
-            let progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1)
-            let started = Date()
-            let session = quantize.map { quantPolicy.session($0) }
-            let result = try Converter(plan: plan, options: writeOptions, logger: logger).run(output: output, progress: progress.update,
-                                                                                              encoding: session)
-            progress.finish()
-            if let session, !json { FileHandle.standardError.write(Data(session.report.summaryLines().map { "quantized \($0)\n" }.joined().utf8)) }
-            let report = ConversionReport(plan: plan, result: result, seconds: Date().timeIntervalSince(started))
-            if json {
-                print(try report.json(hashingOutput: true).serialized(pretty: true))
-            } else {
-                FileHandle.standardError.write(Data(report.summaryLine().utf8))
-            }
-        } catch {
-            throw fail(error)
+        var options = ConversionPlan.Options()
+        options.dtype = dtype
+        options.allowUnmapped = allowUnmapped
+        options.keepUnused = keepUnused
+        options.template = template
+        options.tokenizer = tokenizer
+        if let config {
+            let file = try MappedFile(path: config)
+            options.configOverrides = try attributing(to: config) { try JSONValue.parse(file.bytes) }
+        }
+        let plan = try ConversionPlan.make(inputs: inputs, maps: try ModelMap.bundled(), options: options, logger: logger)
+        var writeOptions = Converter.Options()
+        writeOptions.allowOverflow = allowOverflow
+        writeOptions.alignment = pageAligned ? .page : .cacheLine
+        let progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1)
+        let started = Date()
+        let session = quantize.map { quantPolicy.session($0) }
+        let result = try Converter(plan: plan, options: writeOptions, logger: logger).run(output: output, progress: progress.update,
+                                                                                          encoding: session)
+        progress.finish()
+        if let session, !json { FileHandle.standardError.write(Data(session.report.summaryLines().map { "quantized \($0)\n" }.joined().utf8)) }
+        let report = ConversionReport(plan: plan, result: result, seconds: Date().timeIntervalSince(started))
+        if json {
+            print(try report.json(hashingOutput: true).serialized(pretty: true))
+        } else {
+            FileHandle.standardError.write(Data(report.summaryLine().utf8))
         }
     }
 }

@@ -44,16 +44,12 @@ struct Embed: ParsableCommand {
     }
 
     func run() throws {
-        do {
-            let pipeline = try Pipeline(pack: VLPackFile(path: model))
-            // Frames are made at the size the model's ViT was built for (224 for EVA ViT-g).
-            let size = pipeline.imageSize
-            let input = try video.map { try MediaInput.video($0, frames: frames, size: size) } ?? MediaInput.image(image!, size: size)
-            let outputs = try pipeline.stageOutputs(for: input, on: .standard)
-            try outputs.write(to: output, metadata: input.metadata)
-            print("\(output): \(outputs.names.joined(separator: ", "))")
-        } catch {
-            throw fail(error)
-        }
+        let pipeline = try Pipeline(pack: VLPackFile(path: model))
+        // Frames are made at the size the model's ViT was built for (224 for EVA ViT-g).
+        let size = pipeline.imageSize
+        let input = try video.map { try MediaInput.video($0, frames: frames, size: size) } ?? MediaInput.image(image!, size: size)
+        let outputs = try pipeline.stageOutputs(for: input, on: .standard)
+        try outputs.write(to: output, metadata: input.metadata)
+        print("\(output): \(outputs.names.joined(separator: ", "))")
     }
 }

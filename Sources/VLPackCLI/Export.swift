@@ -34,14 +34,10 @@ struct Export: ParsableCommand {
     var names: Exporter.Names = .canonical
 
     func run() throws {
-        do {
-            let pack = try VLPackFile(path: file)
-            if to == .gguf { return try exportGGUF(pack, to: output) }
-            let paths = try Exporter(file: pack, maps: try ModelMap.bundled()).exportSafetensors(to: output, names: names)
-            for p in paths { print(p) }
-        } catch {
-            throw fail(error)
-        }
+        let pack = try VLPackFile(path: file)
+        if to == .gguf { return try exportGGUF(pack, to: output) }
+        let paths = try Exporter(file: pack, maps: try ModelMap.bundled()).exportSafetensors(to: output, names: names)
+        for p in paths { print(p) }
     }
 }
 

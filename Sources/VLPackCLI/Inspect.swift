@@ -43,14 +43,10 @@ struct Inspect: ParsableCommand {
         }
         var reports: [InspectReport] = []
         for path in paths {
-            do {
-                let source = try Checkpoint.open(path, logger: logger)
-                reports.append(try InspectReport(source: source, path: path, hash: hash, filter: regex))
-                if source.entries.isEmpty {
-                    warn("\(path) holds no tensors (\(source.skipped.count) other objects); it cannot be converted")
-                }
-            } catch {
-                throw fail(error)
+            let source = try Checkpoint.open(path, logger: logger)
+            reports.append(try InspectReport(source: source, path: path, hash: hash, filter: regex))
+            if source.entries.isEmpty {
+                warn("\(path) holds no tensors (\(source.skipped.count) other objects); it cannot be converted")
             }
         }
         if json {

@@ -79,21 +79,17 @@ struct Quantize: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        do {
-            let file = try VLPackFile(path: input)
-            let session = policy.session(recipe)
-            let progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1)
-            let started = Date()
-            let summary = try session.quantize(file, output: output, progress: progress.update)
-            progress.finish()
-            printQuantizationReport(session.report, json: json)
-            let seconds = Date().timeIntervalSince(started)
-            let inBytes = file.tensors.reduce(0) { $0 + $1.nbytes }
-            FileHandle.standardError.write(Data(String(format: "wrote %@: %.2f MiB → %.2f MiB in %.1f s (%.0f MB/s of input, %d threads)\n",
-                                                      output, Double(inBytes) / 1048576, Double(summary.fileSize) / 1048576, seconds,
-                                                      Double(inBytes) / max(seconds, 1e-6) / 1e6, session.threads).utf8))
-        } catch {
-            throw fail(error)
-        }
+        let file = try VLPackFile(path: input)
+        let session = policy.session(recipe)
+        let progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1)
+        let started = Date()
+        let summary = try session.quantize(file, output: output, progress: progress.update)
+        progress.finish()
+        printQuantizationReport(session.report, json: json)
+        let seconds = Date().timeIntervalSince(started)
+        let inBytes = file.tensors.reduce(0) { $0 + $1.nbytes }
+        FileHandle.standardError.write(Data(String(format: "wrote %@: %.2f MiB → %.2f MiB in %.1f s (%.0f MB/s of input, %d threads)\n",
+                                                  output, Double(inBytes) / 1048576, Double(summary.fileSize) / 1048576, seconds,
+                                                  Double(inBytes) / max(seconds, 1e-6) / 1e6, session.threads).utf8))
     }
 }

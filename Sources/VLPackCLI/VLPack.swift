@@ -8,14 +8,30 @@ import VLCore
 struct VLPack: ParsableCommand {
     /// Ctrl-C (and SIGTERM/SIGHUP) must not leave half-written outputs: the handlers unlink every
     /// temporary file still open, then let the signal terminate the process as usual.
+    ///
+    /// Failures are reported here, once for every subcommand: usage errors and exit codes the way
+    /// ArgumentParser reports them; anything else (a rule that failed in a file, an I/O error) as one
+    /// line naming the file, the rule and the detail, exit status 1. By the time an error arrives
+    /// here the stack has unwound, so open outputs have already removed their temporaries.
     static func main() {
         vl_cleanup_install_signal_handlers()
         var command: any ParsableCommand
         do {
             command = try parseAsRoot()
-            try command.run()
         } catch {
             exit(withError: error)
+        }
+        do {
+            try command.run()
+        } catch let error as ValidationError {
+            exit(withError: error)
+        } catch let error as ExitCode {
+            exit(withError: error)
+        } catch let error as CleanExit {
+            exit(withError: error)
+        } catch {
+            FileHandle.standardError.write(Data("vlpack: error: \(error)\n".utf8))
+            exit(withError: ExitCode(1))
         }
     }
 
@@ -64,8 +80,3 @@ func warn(_ message: String) {
     FileHandle.standardError.write(Data("vlpack: warning: \(message)\n".utf8))
 }
 
-/// Prints one line naming the file, the rule and the detail, and exits non-zero.
-func fail(_ error: any Error) -> ExitCode {
-    FileHandle.standardError.write(Data("vlpack: error: \(error)\n".utf8))
-    return ExitCode(1)
-}

@@ -51,12 +51,7 @@ struct Verify: ParsableCommand {
     }
 
     func run() throws {
-        let pack: VLPackFile
-        do {
-            pack = try VLPackFile(path: file)
-        } catch {
-            throw fail(error)
-        }
+        let pack = try VLPackFile(path: file)
         var ok = true
         var output: [(key: String, value: JSONValue)] = [("path", JSONValue(file))]
         if integrity {
@@ -75,15 +70,10 @@ struct Verify: ParsableCommand {
             }
         }
         if let reference {
-            let results: [StageResult]
-            do {
-                let check = VisionReferenceCheck.check(try VideoBranch(weights: Weights(pack: pack)))
-                let ref = try ReferenceFile(path: reference)
-                results = try check.run(reference: ref, state: check.branch.makeRunState(), on: ExecutionContext(threads: threads))
-                    + (try embedding.map { try check.compare(embedding: ReferenceFile(path: $0), with: ref) } ?? [])
-            } catch {
-                throw fail(error)
-            }
+            let check = VisionReferenceCheck.check(try VideoBranch(weights: Weights(pack: pack)))
+            let ref = try ReferenceFile(path: reference)
+            let results = try check.run(reference: ref, state: check.branch.makeRunState(), on: ExecutionContext(threads: threads))
+                + (try embedding.map { try check.compare(embedding: ReferenceFile(path: $0), with: ref) } ?? [])
             ok = ok && VisionReferenceCheck.passes(results)
             if json {
                 output.append(("stages", .array(results.map(\.json))))
