@@ -99,7 +99,10 @@ public struct GGUFExporter {
             try writer.write(tensor: name) { write in
                 try bytes.withUnsafeBytes { buf in
                     if info.type.storage != t.storage {
-                        let values = try Self.floats(buf, storage: t.storage, shape: t.shape)
+                        var values = [Float](repeating: 0, count: t.shape.reduce(1, *))
+                        try values.withUnsafeMutableBufferPointer {
+                            try SourceConversion.floats(from: buf, storage: t.storage, rowLength: t.shape.last ?? 0, into: $0)
+                        }
                         try values.withUnsafeBytes { try write($0) }
                     } else if name.hasSuffix("attn_q.weight") || name.hasSuffix("attn_k.weight") {
                         let rowBytes = t.storage.byteCount(shape: [1] + t.shape.dropFirst())!
@@ -118,20 +121,6 @@ public struct GGUFExporter {
         }
         try writer.finish()
         return entries
-    }
-
-    /// A tensor's values as f32 (plain floats widened, blocks dequantized).
-    static func floats(_ buf: UnsafeRawBufferPointer, storage: StorageType, shape: [Int]) throws -> [Float] {
-        var out = [Float](repeating: 0, count: shape.reduce(1, *))
-        try out.withUnsafeMutableBufferPointer { dst in
-            switch storage {
-            case let .plain(dtype):
-                try SourceConversion.floats(from: buf, dtype: dtype, into: dst)
-            case let .blocks(b):
-                try Quantizer.dequantize(QuantType(rawValue: b.rawValue)!, blocks: buf, rowLength: shape.last ?? 0, into: dst)
-            }
-        }
-        return out
     }
 
     /// llama.cpp's `llama_ftype`: the recipe's when the file records one, else the most common block
