@@ -97,7 +97,7 @@ let package = Package(
             "VLTestSupport", "VLTestSamples", "VLGGUF", "VLQuantize", "VLPackFormat", "VLCore",
         ]),
         .testTarget(name: "VLInferenceTests", dependencies: [
-            "VLInference", "VLConvert", "VLPackFormat", "VLQuant", "VLQuantize", "VLSafetensors", "VLCore", "CVLKernels",
+            "VLTestSupport", "VLInference", "VLConvert", "VLPackFormat", "VLQuant", "VLQuantize", "VLSafetensors", "VLCore", "CVLKernels",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: [.unsafeFlags(["-O"])]),
     ],

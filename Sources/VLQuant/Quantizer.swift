@@ -25,12 +25,6 @@ public enum Quantizer {
         try quantize(type, rows: src, rowLength: rowLength, into: dst, kernel: .optimized)
     }
 
-    /// The plain-Swift reference quantizer; same bytes as `quantize`.
-    public static func quantizeRef(_ type: QuantType, rows src: UnsafeBufferPointer<Float>, rowLength: Int,
-                                   into dst: UnsafeMutableRawBufferPointer) throws(QuantError) {
-        try quantize(type, rows: src, rowLength: rowLength, into: dst, kernel: .reference)
-    }
-
     public static func quantize(_ type: QuantType, rows src: UnsafeBufferPointer<Float>, rowLength: Int,
                                 into dst: UnsafeMutableRawBufferPointer, kernel: QuantKernel) throws(QuantError) {
         let blocks = try validate(type, values: src.count, rowLength: rowLength, bytes: dst.count)
