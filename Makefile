@@ -10,7 +10,7 @@ FUZZ_COVERAGE := -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,
 BIN_RELEASE  := .build/release/vlpack
 SAMPLES      := Fixtures/samples
 
-DEBIAN_PACKAGES := pkg-config libopenblas-dev libzip-dev libjson-c-dev \
+DEBIAN_PACKAGES := pkg-config libopenblas-dev libzip-dev \
                    libavformat-dev libavcodec-dev libswresample-dev libswscale-dev libavutil-dev \
                    libjpeg62-turbo-dev
 

@@ -54,9 +54,13 @@ let package = Package(
             "VLCore", "VLCheckpoint", "VLPackFormat", "VLTorch", "VLSafetensors",
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Maps")]),
-        // Quantization policy, streaming quantizer and error reports, GGUF export (Formats/QUANT_POLICY.md).
+        // Quantization policy, streaming quantizer and error reports (Formats/QUANT_POLICY.md).
         .target(name: "VLQuantize", dependencies: ["VLCore", "VLQuant", "VLPackFormat", "VLConvert"],
                 swiftSettings: [.unsafeFlags(["-O"])]),
+        // Tokenizers: the SentencePiece `tokenizer.model` reader (later encode/decode, prompt templates).
+        .target(name: "VLTokenizer", dependencies: ["VLCore"]),
+        // GGUF: the streaming writer and the LLM export llama.cpp loads.
+        .target(name: "VLGGUF", dependencies: ["VLCore", "VLQuant", "VLPackFormat", "VLConvert", "VLQuantize", "VLTokenizer"]),
         // JPEG decoding with libjpeg-turbo, as Pillow decodes (a C shim so libjpeg's longjmp stays in C).
         .target(name: "CVLJpeg", linkerSettings: [.linkedLibrary("jpeg")]),
         // Video and image decoding and the official preprocessing (spec §4.1, §4.2).
@@ -64,7 +68,7 @@ let package = Package(
         // The library pipeline: media + model → every stage output (later the prompt and the answer).
         .target(name: "VLPipeline", dependencies: ["VLCore", "VLMedia", "VLPackFormat", "VLInference", "VLSafetensors"]),
         .executableTarget(name: "VLPackCLI", dependencies: [
-            "VLCheckpoint", "VLCore", "VLConvert", "VLPackFormat", "CVLKernels", "VLMedia", "VLSafetensors", "VLInference", "VLVerify", "VLPipeline", "VLQuantize", "VLQuant",
+            "VLCheckpoint", "VLCore", "VLConvert", "VLPackFormat", "CVLKernels", "VLMedia", "VLSafetensors", "VLInference", "VLVerify", "VLPipeline", "VLQuantize", "VLQuant", "VLGGUF",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -76,6 +80,10 @@ let package = Package(
 
         // Helpers shared by the test suites (the fixed-seed generator, running child processes).
         .target(name: "VLTestSupport", path: "Tests/VLTestSupport"),
+        // The sample models converted into one `.vlpack`, for the suites that need a whole file.
+        .target(name: "VLTestSamples", dependencies: [
+            "VLConvert", "VLPackFormat", "VLCore", .product(name: "Logging", package: "swift-log"),
+        ], path: "Tests/VLTestSamples"),
         .testTarget(name: "VLCoreTests", dependencies: ["VLCore", "CVLKernels", "VLTestSupport"]),
         .testTarget(name: "VLPickleTests", dependencies: ["VLPickle"]),
         .testTarget(name: "VLTorchTests", dependencies: ["VLTorch", "VLCore"]),
@@ -87,10 +95,14 @@ let package = Package(
         .testTarget(name: "VLPackCLITests", dependencies: ["VLTestSupport", "VLCheckpoint", "VLSafetensors", "VLCore"]),
         .testTarget(name: "VLMediaTests", dependencies: ["VLMedia", "VLCore"]),
         .testTarget(name: "VLConvertTests", dependencies: ["VLTestSupport", "VLConvert", "VLCheckpoint", "VLPackFormat", "VLCore"]),
-        .testTarget(name: "VLQuantizeTests", dependencies: ["VLTestSupport", "VLQuantize", "VLQuant", "VLConvert", "VLPackFormat", "VLCore"]),
+        .testTarget(name: "VLQuantizeTests", dependencies: ["VLTestSamples", "VLQuantize", "VLQuant", "VLConvert", "VLPackFormat", "VLCore"]),
+        .testTarget(name: "VLTokenizerTests", dependencies: ["VLTestSamples", "VLTokenizer"]),
+        .testTarget(name: "VLGGUFTests", dependencies: [
+            "VLTestSupport", "VLTestSamples", "VLGGUF", "VLQuantize", "VLPackFormat", "VLCore",
+        ]),
         .testTarget(name: "VLVerifyTests", dependencies: ["VLVerify"]),
         .testTarget(name: "VLInferenceTests", dependencies: [
-            "VLInference", "VLVerify", "VLPipeline", "VLConvert", "VLPackFormat", "VLQuant", "VLQuantize", "VLSafetensors", "VLCore", "CVLKernels",
+            "VLTestSupport", "VLInference", "VLVerify", "VLPipeline", "VLConvert", "VLPackFormat", "VLQuant", "VLQuantize", "VLSafetensors", "VLCore", "CVLKernels",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: [.unsafeFlags(["-O"])]),
     ],

@@ -11,7 +11,6 @@ public struct ByteCursor {
     }
 
     public var remaining: Int { bytes.count - position }
-    public var isAtEnd: Bool { position >= bytes.count }
 
     @inlinable
     mutating func require(_ n: Int) throws(CursorError) {

@@ -27,11 +27,4 @@ public enum DType: String, Sendable, CaseIterable, Codable {
         case .i8, .u8, .bool, .f8e4m3, .f8e5m2: 1
         }
     }
-
-    public var isFloatingPoint: Bool {
-        switch self {
-        case .f64, .f32, .f16, .bf16, .f8e4m3, .f8e5m2: true
-        default: false
-        }
-    }
 }

@@ -92,11 +92,6 @@ extension JSONValue {
         guard case let .object(v) = self else { return nil }
         return v
     }
-
-    public var isNull: Bool {
-        if case .null = self { return true }
-        return false
-    }
 }
 
 // MARK: - Literals (for building `--json` output in code)

@@ -107,34 +107,22 @@ public final class Weights: @unchecked Sendable {
         return base.assumingMemoryBound(to: Float.self)
     }
 
-    /// Converts whole rows `rows` of `t` into `dst` (laid out as the full tensor). Element-exact for
-    /// F32/F16/BF16; the GGUF dequantizers for blocks.
+    /// Converts whole rows `rows` of `t` into `dst` (laid out as the full tensor) with VLQuant's one
+    /// routine per storage: element-exact for F32/F16/BF16, the GGUF dequantizers for blocks.
     private func convert(_ t: VLPackTensor, rows: Range<Int>, into dst: UnsafeMutablePointer<Float>) throws(InferenceError) {
         let rowLength = t.shape.last ?? 1
-        let src = pack.bytes(of: t).buffer
-        let out = dst + rows.lowerBound * rowLength
         let n = rows.count * rowLength
         guard n > 0 else { return }
-        switch t.storage {
-        case .plain(.f32):
-            // Only reached for a misaligned F32 tensor: copy bytewise.
-            UnsafeMutableRawPointer(out).copyMemory(from: src.baseAddress! + rows.lowerBound * rowLength * 4, byteCount: n * 4)
-        case .plain(.f16):
-            vl_f16_to_f32(UnsafeRawPointer(src.baseAddress! + rows.lowerBound * rowLength * 2).assumingMemoryBound(to: UInt16.self), out, n, 1)
-        case .plain(.bf16):
-            vl_bf16_to_f32(UnsafeRawPointer(src.baseAddress! + rows.lowerBound * rowLength * 2).assumingMemoryBound(to: UInt16.self), out, n)
-        case let .blocks(format):
-            guard let type = QuantType(rawValue: format.rawValue) else {
-                throw .unsupportedStorage(tensor: t.name, storage: t.storage.name)
-            }
-            let rowBytes = rowLength / format.elementsPerBlock * format.bytesPerBlock
-            let blocks = UnsafeRawBufferPointer(rebasing: src[rows.lowerBound * rowBytes ..< rows.upperBound * rowBytes])
-            do {
-                try Quantizer.dequantize(type, blocks: blocks, rowLength: rowLength, into: UnsafeMutableBufferPointer(start: out, count: n))
-            } catch {
-                throw .unsupportedStorage(tensor: t.name, storage: t.storage.name)
-            }
-        case .plain:
+        guard let rowBytes = t.storage.byteCount(shape: [rowLength]) else {
+            throw .unsupportedStorage(tensor: t.name, storage: t.storage.name)
+        }
+        let src = pack.bytes(of: t).buffer
+        let stored = UnsafeRawBufferPointer(rebasing: src[rows.lowerBound * rowBytes ..< rows.upperBound * rowBytes])
+        do {
+            // A misaligned F32 tensor (the only F32 that reaches here) is copied bytewise.
+            try SourceConversion.floats(from: stored, storage: t.storage, rowLength: rowLength,
+                                        into: UnsafeMutableBufferPointer(start: dst + rows.lowerBound * rowLength, count: n))
+        } catch {
             throw .unsupportedStorage(tensor: t.name, storage: t.storage.name)
         }
     }

@@ -1,6 +1,6 @@
 import Foundation
+import VLGGUF
 import VLPackFormat
-import VLQuantize
 
 /// `vlpack export FILE --to gguf -o OUT.gguf`: the LLM component as GGUF (llama architecture,
 /// SentencePiece vocabulary, GGUF tensor names and order, q/k rows in interleaved rotary order,

@@ -25,12 +25,6 @@ public enum Quantizer {
         try quantize(type, rows: src, rowLength: rowLength, into: dst, kernel: .optimized)
     }
 
-    /// The plain-Swift reference quantizer; same bytes as `quantize`.
-    public static func quantizeRef(_ type: QuantType, rows src: UnsafeBufferPointer<Float>, rowLength: Int,
-                                   into dst: UnsafeMutableRawBufferPointer) throws(QuantError) {
-        try quantize(type, rows: src, rowLength: rowLength, into: dst, kernel: .reference)
-    }
-
     public static func quantize(_ type: QuantType, rows src: UnsafeBufferPointer<Float>, rowLength: Int,
                                 into dst: UnsafeMutableRawBufferPointer, kernel: QuantKernel) throws(QuantError) {
         let blocks = try validate(type, values: src.count, rowLength: rowLength, bytes: dst.count)
@@ -86,14 +80,14 @@ public enum Quantizer {
         guard blocks > 0, let x = src.baseAddress, let y = dst.baseAddress else { return }
         let rows = src.count / rowLength, blocksPerRow = rowLength / type.elementsPerBlock
         let parts = max(1, min(threads, rows))
-        // Addresses travel as integers: the closure runs on other threads, and each part touches
-        // only its own rows of both buffers, which outlive the (synchronous) concurrentPerform.
-        let xAddr = Int(bitPattern: x), yAddr = Int(bitPattern: y)
+        // Each part touches only its own rows of both buffers, which outlive the synchronous
+        // concurrentPerform.
+        let xs = SharedPointer(x), ys = SharedPointer(y.assumingMemoryBound(to: UInt8.self))
         DispatchQueue.concurrentPerform(iterations: parts) { part in
             let first = rows * part / parts, last = rows * (part + 1) / parts
             guard last > first else { return }
-            let xp = UnsafePointer<Float>(bitPattern: xAddr)! + first * rowLength
-            let yp = UnsafeMutablePointer<UInt8>(bitPattern: yAddr)! + first * blocksPerRow * type.bytesPerBlock
+            let xp = xs.pointer + first * rowLength
+            let yp = ys.pointer + first * blocksPerRow * type.bytesPerBlock
             quantizeBlocks(type, xp, yp, (last - first) * blocksPerRow, kernel)
         }
     }

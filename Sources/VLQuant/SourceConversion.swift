@@ -2,9 +2,23 @@ import CVLKernels
 import Dispatch
 import VLCore
 
-/// Widening of stored tensor bytes (little-endian F32, F16, BF16) to f32 rows, tile by tile, and a
+/// Stored tensor bytes → f32, the one routine per storage type: `floats(from:dtype:into:kernel:)`
+/// widens plain F32/F16/BF16, `Quantizer.dequantize` decodes blocks, and
+/// `floats(from:storage:rowLength:into:kernel:)` picks between them for any `StorageType`. Also a
 /// driver that quantizes a stored tensor without ever materializing it as f32 in full.
 public enum SourceConversion {
+    /// Converts whole rows of a stored tensor (`src`, the bytes of `dst.count` values of `storage`,
+    /// rows of `rowLength` values) to f32: plain floats widened exactly, blocks decoded bit-identically
+    /// to the gguf package. `rowLength` matters only for blocks (they never straddle rows). O(n);
+    /// throws before writing when the storage, row length or sizes do not fit.
+    public static func floats(from src: UnsafeRawBufferPointer, storage: StorageType, rowLength: Int,
+                              into dst: UnsafeMutableBufferPointer<Float>, kernel: QuantKernel = .optimized) throws(QuantError) {
+        switch storage {
+        case let .plain(dtype): try floats(from: src, dtype: dtype, into: dst, kernel: kernel)
+        case let .blocks(type): try Quantizer.dequantize(type, blocks: src, rowLength: rowLength, into: dst, kernel: kernel)
+        }
+    }
+
     /// Converts `dst.count` values from `src` (raw bytes of `dtype`). Exact for every value.
     /// `kernel == .reference` uses `FloatConversion` in Swift; otherwise C (F16C when available).
     public static func floats(from src: UnsafeRawBufferPointer, dtype: DType, into dst: UnsafeMutableBufferPointer<Float>,
@@ -53,21 +67,19 @@ public enum SourceConversion {
         while row < rows {
             let n = min(tile, rows - row)
             let parts = max(1, min(threads, n))
-            // Each part widens and quantizes its own rows (both steps in parallel); addresses travel as
-            // integers and every part touches only its rows of the three buffers.
-            let inAddr = Int(bitPattern: src.baseAddress! + row * inRow), outAddr = Int(bitPattern: dst.baseAddress! + row * rowBytes)
+            // Each part widens and quantizes its own rows (both steps in parallel) and touches only its
+            // rows of the three buffers, which outlive the synchronous concurrentPerform.
+            let inputs = SharedPointer(src.baseAddress! + row * inRow), outputs = SharedPointer(dst.baseAddress! + row * rowBytes)
             buffer.withUnsafeMutableBufferPointer { f in
-                let fAddr = Int(bitPattern: f.baseAddress)
+                let floats = SharedPointer(f.baseAddress!)
                 DispatchQueue.concurrentPerform(iterations: parts) { p in
                     let first = n * p / parts, last = n * (p + 1) / parts
                     guard last > first else { return }
-                    let values = UnsafeMutableBufferPointer(start: UnsafeMutablePointer<Float>(bitPattern: fAddr)! + first * rowLength,
-                                                            count: (last - first) * rowLength)
-                    let input = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: inAddr)! + first * inRow, count: (last - first) * inRow)
-                    let output = UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: outAddr)! + first * rowBytes,
-                                                               count: (last - first) * rowBytes)
+                    let values = UnsafeMutableBufferPointer(start: floats.pointer + first * rowLength, count: (last - first) * rowLength)
+                    let input = UnsafeRawBufferPointer(start: inputs.pointer + first * inRow, count: (last - first) * inRow)
+                    let output = UnsafeMutableRawBufferPointer(start: outputs.pointer + first * rowBytes, count: (last - first) * rowBytes)
                     // Cannot fail: dtype, row length and sizes were validated above.
-                    try! floats(from: input, dtype: dtype, into: values)
+                    try! Self.floats(from: input, dtype: dtype, into: values)
                     try! Quantizer.quantize(type, rows: UnsafeBufferPointer(values), rowLength: rowLength, into: output)
                 }
             }

@@ -72,15 +72,6 @@ public enum QuantRecipe: String, Sendable, CaseIterable {
     /// picks, and the modality adapters), when the recipe protects them.
     public var sensitive: QuantType? { self == .q4_k_m ? .q6_k : nil }
 
-    /// GGUF `general.file_type` (llama.cpp's `llama_ftype`): MOSTLY_Q8_0 = 7, MOSTLY_Q4_0 = 2, MOSTLY_Q4_K_M = 15.
-    public var ggufFileType: Int {
-        switch self {
-        case .q8_0: 7
-        case .q4_0: 2
-        case .q4_k_m: 15
-        }
-    }
-
     /// llama.cpp's `use_more_bits(i, n)`: the first and last eighth of the layers and every third
     /// one between them.
     public static func usesMoreBits(layer i: Int, of n: Int) -> Bool {
@@ -219,7 +210,7 @@ public struct QuantPolicy: Sendable {
     static let adapterPrefixes: [TensorPrefix] = [.videoQFormer, .videoProjection, .audioQFormer, .audioProjection]
 
     /// `i` for `llm.layers.{i}.…`.
-    static func llmLayer(of name: String) -> Int? {
+    public static func llmLayer(of name: String) -> Int? {
         guard TensorPrefix.llmLayers.contains(name) else { return nil }
         return name.dropFirst(TensorPrefix.llmLayers.dotted.count).split(separator: ".").first.flatMap { Int($0) }
     }

@@ -103,27 +103,26 @@ public final class StreamingQuantizer {
     private func process(_ input: UnsafeRawBufferPointer, rows: Int, emit: (UnsafeRawBufferPointer) throws -> Void) throws {
         let parts = min(threads, rows)
         var partial = [QuantErrorReport.Accumulator](repeating: .init(), count: parts)
-        // Addresses travel as integers: every part touches only its own rows of each buffer, and all
-        // of them outlive the synchronous concurrentPerform.
-        let inAddr = Int(bitPattern: input.baseAddress), outAddr = Int(bitPattern: blocks.baseAddress)
-        let scratchAddr = Int(bitPattern: scratch.baseAddress)
+        // Every part touches only its own rows of each buffer (and its own accumulator), and all of
+        // them outlive the synchronous concurrentPerform.
+        let inputs = SharedPointer(input.baseAddress!), outputs = SharedPointer(blocks.baseAddress!)
+        let floats = SharedPointer(scratch.baseAddress!)
         let (type, dtype, rowLength, rowIn, rowOut, tileValues) = (type, dtype, rowLength, rowInBytes, rowOutBytes, tileRows * rowLength)
         partial.withUnsafeMutableBufferPointer { acc in
-            let accAddr = Int(bitPattern: acc.baseAddress)
+            let sums = SharedPointer(acc.baseAddress!)
             DispatchQueue.concurrentPerform(iterations: parts) { part in
                 let first = rows * part / parts, last = rows * (part + 1) / parts, n = (last - first) * rowLength
                 guard n > 0 else { return }
-                let src = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: inAddr)! + first * rowIn, count: (last - first) * rowIn)
-                let dst = UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: outAddr)! + first * rowOut, count: (last - first) * rowOut)
-                let base = UnsafeMutablePointer<Float>(bitPattern: scratchAddr)!
+                let src = UnsafeRawBufferPointer(start: inputs.pointer + first * rowIn, count: (last - first) * rowIn)
+                let dst = UnsafeMutableRawBufferPointer(start: outputs.pointer + first * rowOut, count: (last - first) * rowOut)
+                let base = floats.pointer
                 let values = UnsafeMutableBufferPointer(start: base + first * rowLength, count: n)
                 let decoded = UnsafeMutableBufferPointer(start: base + tileValues + first * rowLength, count: n)
                 // Cannot fail: dtype, row length and every buffer size were checked in init.
                 try! SourceConversion.floats(from: src, dtype: dtype, into: values)
                 try! Quantizer.quantize(type, rows: UnsafeBufferPointer(values), rowLength: rowLength, into: dst)
                 try! Quantizer.dequantize(type, blocks: UnsafeRawBufferPointer(dst), rowLength: rowLength, into: decoded)
-                UnsafeMutablePointer<QuantErrorReport.Accumulator>(bitPattern: accAddr)![part]
-                    .add(original: UnsafeBufferPointer(values), dequantized: UnsafeBufferPointer(decoded))
+                sums.pointer[part].add(original: UnsafeBufferPointer(values), dequantized: UnsafeBufferPointer(decoded))
             }
         }
         for p in partial { accumulator.merge(p) }

@@ -13,8 +13,8 @@ public enum SafetensorsError: RuleError, Equatable {
     case invalidHeader(fileOffset: Int, reason: String)
     /// The header is not a valid JSON document.
     case invalidHeaderJSON(fileOffset: Int, error: JSONError)
-    /// A key appears twice in one header object. The reference keeps the last silently (safetensors
-    /// issue #401); VLPack refuses, so no reader can see a different tensor than this one.
+    /// A key appears twice in one header object. The reference's JSON parser keeps the last one
+    /// silently; VLPack refuses, so no reader can see a different tensor than this one.
     case duplicateKey(key: String, fileOffset: Int)
     /// `__metadata__` is not an object mapping strings to strings.
     case invalidMetadata(key: String?, reason: String)

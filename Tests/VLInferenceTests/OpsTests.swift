@@ -5,6 +5,7 @@ import VLCore
 import VLInference
 import VLPackFormat
 import VLQuant
+import VLTestSupport
 
 /// The BLAS/C ops held equal to the double-precision `ReferenceOps`, and the weight access layer to
 /// the plain-Swift dequantizers.
@@ -12,23 +13,14 @@ import VLQuant
     /// f32 rounding over sums of ≤ a few hundred terms.
     static let opTolerance: Float = 2e-5
 
-    struct RNG {
-        var state: UInt64
-        mutating func next() -> Float {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int64(bitPattern: state >> 11) % 2_000_001 - 1_000_000) / 1_000_000
-        }
-        mutating func array(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in next() * scale } }
-    }
-
     static func maxDiff(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - $1) }.max() ?? 0 }
 
     /// (rows, in, out): one worker below `Ops.minParallelFlops`; above it the output columns are split
     /// between the workers in 16-column panels, out not a multiple of 16 included.
     @Test(arguments: [(7, 45, 33), (64, 96, 100), (300, 64, 40), (41, 800, 17)])
     func linearMatchesReference(m: Int, k: Int, n: Int) {
-        var rng = RNG(state: 1)
-        let x = rng.array(m * k), w = rng.array(n * k), b = rng.array(n)
+        var rng = SplitMix64(seed: 1)
+        let x = rng.floats(m * k), w = rng.floats(n * k), b = rng.floats(n)
         for bias in [b, nil] {
             var y = [Float](repeating: .nan, count: m * n)
             y.withUnsafeMutableBufferPointer { yp in
@@ -50,10 +42,10 @@ import VLQuant
 
     @Test(arguments: [Float(1e-6), 1e-5, 1e-12])
     func layerNormMatchesReferenceAtEachEps(eps: Float) {
-        var rng = RNG(state: 2)
+        var rng = SplitMix64(seed: 2)
         let (rows, d) = (37, 160)
         // An offset mean and a small spread: the two-pass variance must not lose it.
-        let x = rng.array(rows * d).map { 3 + $0 * 0.01 }, w = rng.array(d), b = rng.array(d)
+        let x = rng.floats(rows * d).map { 3 + $0 * 0.01 }, w = rng.floats(d), b = rng.floats(d)
         var y = x
         y.withUnsafeMutableBufferPointer { yp in
             Ops.layerNorm(yp.baseAddress!, rows: rows, dim: d, weight: w, bias: b, eps: eps, into: yp.baseAddress!, on: .standard)
@@ -62,8 +54,8 @@ import VLQuant
     }
 
     @Test func geluIsTheExactErfForm() {
-        var rng = RNG(state: 3)
-        let x = rng.array(100_000, scale: 8) + [0, -0, 1e-30, -1e-30, 10, -10, 30, -30]
+        var rng = SplitMix64(seed: 3)
+        let x = rng.floats(100_000, scale: 8) + [0, -0, 1e-30, -1e-30, 10, -10, 30, -30]
         var y = x
         y.withUnsafeMutableBufferPointer { Ops.gelu($0.baseAddress!, count: $0.count, on: .standard) }
         let want = ReferenceOps.gelu(x)
@@ -80,11 +72,11 @@ import VLQuant
     /// Key counts below, at and above the softmax kernel's 16 lanes.
     @Test(arguments: [(1, 1, 9), (2, 3, 9), (4, 2, 16), (2, 2, 37)])
     func attentionMatchesReference(batches: Int, heads: Int, keys nk: Int) {
-        var rng = RNG(state: 4)
+        var rng = SplitMix64(seed: 4)
         let (nq, dh) = (5, 8), width = heads * dh
         // Q from a fused [q | k | v] buffer (EVA's layout), K and V from separate buffers (BERT's).
-        let qkv = rng.array(batches * nq * 3 * width, scale: 2)
-        let k = rng.array(batches * nk * width, scale: 2), v = rng.array(batches * nk * width)
+        let qkv = rng.floats(batches * nq * 3 * width, scale: 2)
+        let k = rng.floats(batches * nk * width, scale: 2), v = rng.floats(batches * nk * width)
         var out = [Float](repeating: .nan, count: batches * nq * width)
         let scratch = FloatBuffer()
         qkv.withUnsafeBufferPointer { q in
@@ -113,9 +105,9 @@ import VLQuant
 
     /// Every storage the weight layer reads, in a crafted file, against the plain-Swift dequantizers.
     @Test func weightsConvertEveryStorageExactly() throws {
-        var rng = RNG(state: 5)
+        var rng = SplitMix64(seed: 5)
         let rows = 70, cols = 512  // ≥ 64 rows: the two-thread conversion path
-        let values = rng.array(rows * cols)
+        let values = rng.floats(rows * cols)
         var plan: [VLPackTensorPlan] = [.init(name: "f32", dtype: .f32, shape: [rows, cols]),
                                         .init(name: "f16", dtype: .f16, shape: [rows, cols]),
                                         .init(name: "bf16", dtype: .bf16, shape: [rows, cols])]

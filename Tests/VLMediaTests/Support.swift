@@ -57,7 +57,7 @@ enum MediaFixtures {
     }
 }
 
-/// Acceptance tolerances (issue "Media", acceptance 2).
+/// How close VLMedia's frames must come to the reference's (decord, Pillow): the preprocessing acceptance rule.
 enum MediaTolerance {
     /// Mean absolute difference, in 8-bit levels, allowed between VLMedia's frames and decord's.
     static let meanAbsoluteLevels = 0.5

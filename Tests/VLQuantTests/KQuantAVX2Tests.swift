@@ -49,9 +49,8 @@ import VLTestSupport
     }
 }
 
-/// Floats drawn from the shared generator for the test inputs.
+/// Normal floats drawn from the shared generator for the test inputs.
 extension SplitMix64 {
-    mutating func unit() -> Float { Float(next() >> 40) / Float(1 << 24) }
     mutating func gaussian() -> Float {
         let u1 = max(unit(), 1e-7), u2 = unit()
         return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)

@@ -3,6 +3,7 @@ import Testing
 import VLCore
 import VLPackFormat
 import VLQuant
+import VLTestSamples
 @testable import VLQuantize
 
 /// The types the recipes actually choose, on the real sample model (LLM hidden 256, EVA width 160).

@@ -3,6 +3,7 @@ import Testing
 import VLCore
 import VLPackFormat
 import VLQuant
+import VLTestSamples
 @testable import VLQuantize
 
 /// Tolerances on the sample model's error figures (its weights are random-normal).

@@ -13,3 +13,12 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 }
+
+/// Floats drawn from the generator for test inputs.
+extension SplitMix64 {
+    /// Uniform in [0, 1) on a 2⁻²⁴ grid (every value exact as a Float).
+    public mutating func unit() -> Float { Float(next() >> 40) / Float(1 << 24) }
+
+    /// `n` values uniform in [−scale, scale).
+    public mutating func floats(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in (2 * unit() - 1) * scale } }
+}

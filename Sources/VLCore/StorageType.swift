@@ -1,5 +1,3 @@
-import VLCore
-
 /// How a tensor's elements are stored: one plain `DType` per element, or blocks of a `BlockFormat`.
 /// The tensor's `shape` is always its logical element shape, whichever the storage.
 public enum StorageType: Sendable, Hashable {

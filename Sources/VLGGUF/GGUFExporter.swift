@@ -3,6 +3,8 @@ import VLConvert
 import VLCore
 import VLPackFormat
 import VLQuant
+import VLQuantize
+import VLTokenizer
 
 /// `vlpack export FILE --to gguf`: the LLM component of a `.vlpack` as a GGUF file llama.cpp loads,
 /// laid out the way llama.cpp's own `convert_hf_to_gguf.py` lays out a LLaMA.
@@ -48,10 +50,10 @@ public struct GGUFExporter {
     @discardableResult
     public func export(to path: String) throws -> [Entry] {
         guard let llm = file.parts.components[key: "llm"], let config = llm[key: "config"] else {
-            throw ConvertError.missingTensor(component: "llm", tensor: "(the .vlpack has no llm component)")
+            throw GGUFError.missingComponent(component: "llm")
         }
         func int(_ key: String) throws -> Int {
-            guard let v = config[key: key]?.int else { throw ConvertError.invalidConfig(component: "llm", reason: "config has no integer '\(key)'") }
+            guard let v = config[key: key]?.int else { throw GGUFError.invalidConfig(component: "llm", reason: "config has no integer '\(key)'") }
             return v
         }
         let (hidden, layers, heads) = (try int("hidden"), try int("layers"), try int("heads"))
@@ -71,7 +73,7 @@ public struct GGUFExporter {
         }
         sources.sort { rank($0.1) < rank($1.1) }
         guard let embed = sources.first(where: { $0.1 == "token_embd.weight" })?.0 else {
-            throw ConvertError.missingTensor(component: "llm", tensor: "llm.embed_tokens.weight")
+            throw GGUFError.missingTensor(component: "llm", tensor: "llm.embed_tokens.weight")
         }
 
         var infos: [GGUFTensorInfo] = []
@@ -79,7 +81,7 @@ public struct GGUFExporter {
         for (t, name) in sources {
             let is1D = t.shape.count == 1
             guard let native = GGMLType(t.storage) else {
-                throw ConvertError.unsupportedDType(tensor: t.name, dtype: t.storage.name, target: "gguf")
+                throw GGUFError.unsupportedStorage(tensor: t.name, storage: t.storage.name)
             }
             let type: GGMLType = is1D ? .f32 : native
             let permuted = name.hasSuffix("attn_q.weight") || name.hasSuffix("attn_k.weight")
@@ -99,7 +101,12 @@ public struct GGUFExporter {
                 // naming it). The whole-tensor conversion reads in place; a fault there is still one
                 // error line naming the file (MappedFile).
                 if info.type.storage != t.storage {
-                    let values = try bytes.withUnsafeBytes { try Self.floats($0, storage: t.storage, shape: t.shape) }
+                    var values = [Float](repeating: 0, count: t.shape.reduce(1, *))
+                    try bytes.withUnsafeBytes { buf in
+                        try values.withUnsafeMutableBufferPointer {
+                            try SourceConversion.floats(from: buf, storage: t.storage, rowLength: t.shape.last ?? 0, into: $0)
+                        }
+                    }
                     try values.withUnsafeBytes { try write($0) }
                 } else if name.hasSuffix("attn_q.weight") || name.hasSuffix("attn_k.weight") {
                     let rowBytes = t.storage.byteCount(shape: [1] + t.shape.dropFirst())!
@@ -117,20 +124,6 @@ public struct GGUFExporter {
         }
         try writer.finish()
         return entries
-    }
-
-    /// A tensor's values as f32 (plain floats widened, blocks dequantized).
-    static func floats(_ buf: UnsafeRawBufferPointer, storage: StorageType, shape: [Int]) throws -> [Float] {
-        var out = [Float](repeating: 0, count: shape.reduce(1, *))
-        try out.withUnsafeMutableBufferPointer { dst in
-            switch storage {
-            case let .plain(dtype):
-                try SourceConversion.floats(from: buf, dtype: dtype, into: dst)
-            case let .blocks(b):
-                try Quantizer.dequantize(QuantType(rawValue: b.rawValue)!, blocks: buf, rowLength: shape.last ?? 0, into: dst)
-            }
-        }
-        return out
     }
 
     /// llama.cpp's `llama_ftype`: the recipe's when the file records one, else the most common block
@@ -155,12 +148,12 @@ public struct GGUFExporter {
     func metadata(hidden: Int, layers: Int, heads: Int, kvHeads: Int, headDim: Int, intermediate: Int, vocabRows: Int,
                   config: JSONValue, fileType: Int) throws -> [(key: String, value: GGUFValue)] {
         guard let tokName = file.parts.tokenizer[key: "model_tensor"]?.string, let tokTensor = file.tensor(named: tokName) else {
-            throw ConvertError.missingTokenizer(component: "llm")
+            throw GGUFError.missingTokenizer(component: "llm")
         }
         let model = try file.bytes(of: tokTensor).withUnsafeBytes { try SentencePieceModel(bytes: $0) }
         var tokens = model.pieces.map(\.text), scores = model.pieces.map(\.score), types = model.pieces.map(\.type.rawValue)
         guard tokens.count <= vocabRows else {
-            throw ConvertError.invalidConfig(component: "llm", reason: "tokenizer.model has \(tokens.count) pieces but the embeddings only \(vocabRows) rows")
+            throw GGUFError.vocabularyExceedsEmbeddings(pieces: tokens.count, rows: vocabRows)
         }
         for i in tokens.count..<vocabRows {
             if i == model.pieces.count {
@@ -207,5 +200,16 @@ public struct GGUFExporter {
         }
         kv += [("tokenizer.ggml.add_bos_token", .bool(true)), ("tokenizer.ggml.add_eos_token", .bool(false))]
         return kv
+    }
+}
+
+extension QuantRecipe {
+    /// GGUF `general.file_type` (llama.cpp's `llama_ftype`): MOSTLY_Q8_0 = 7, MOSTLY_Q4_0 = 2, MOSTLY_Q4_K_M = 15.
+    public var ggufFileType: Int {
+        switch self {
+        case .q8_0: 7
+        case .q4_0: 2
+        case .q4_k_m: 15
+        }
     }
 }

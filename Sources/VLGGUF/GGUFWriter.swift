@@ -1,6 +1,5 @@
 import VLCore
 import VLPackFormat
-import VLQuant
 
 /// ggml tensor types VLPack writes to GGUF, with ggml's numbers.
 public enum GGMLType: UInt32, Sendable, CaseIterable {
@@ -111,7 +110,7 @@ public final class GGUFWriter {
         var offsets: [Int] = []
         var end = 0
         for t in tensors {
-            guard let n = t.byteCount else { throw VLPackWriteError.invalidShape(tensor: t.name, shape: t.dims, dtype: "\(t.type)") }
+            guard let n = t.byteCount else { throw GGUFError.invalidShape(tensor: t.name, dims: t.dims, type: "\(t.type)") }
             let offset = (end + Self.alignment - 1) / Self.alignment * Self.alignment
             offsets.append(offset)
             end = offset + n
@@ -136,20 +135,20 @@ public final class GGUFWriter {
 
     /// Writes the next tensor, which must be `name`; `producer` passes its bytes in chunks.
     public func write(tensor name: String, _ producer: VLPackWriter.Producer) throws {
-        guard let file else { throw VLPackWriteError.closed(path: path) }
+        guard let file else { throw GGUFError.closed(path: path) }
         do {
             guard next < tensors.count, tensors[next].name == name else {
-                throw VLPackWriteError.outOfOrder(expected: next < tensors.count ? tensors[next].name : nil, got: name)
+                throw GGUFError.outOfOrder(expected: next < tensors.count ? tensors[next].name : nil, got: name)
             }
             let expected = tensors[next].byteCount!
             try file.writeZeros(dataStart + offsets[next] - file.offset)
             var written = 0
             try producer { chunk in
                 written += chunk.count
-                guard written <= expected else { throw VLPackWriteError.byteCountMismatch(tensor: name, expected: expected, written: written) }
+                guard written <= expected else { throw GGUFError.byteCountMismatch(tensor: name, expected: expected, written: written) }
                 try file.write(chunk)
             }
-            guard written == expected else { throw VLPackWriteError.byteCountMismatch(tensor: name, expected: expected, written: written) }
+            guard written == expected else { throw GGUFError.byteCountMismatch(tensor: name, expected: expected, written: written) }
             next += 1
         } catch {
             cancel()
@@ -159,9 +158,9 @@ public final class GGUFWriter {
 
     /// Pads the end to the alignment, fsyncs and renames into place.
     public func finish() throws {
-        guard let file else { throw VLPackWriteError.closed(path: path) }
+        guard let file else { throw GGUFError.closed(path: path) }
         do {
-            if next < tensors.count { throw VLPackWriteError.incomplete(missing: tensors[next].name) }
+            if next < tensors.count { throw GGUFError.incomplete(missing: tensors[next].name) }
             try file.writeZeros((file.offset + Self.alignment - 1) / Self.alignment * Self.alignment - file.offset)
             try file.commit()
             self.file = nil
