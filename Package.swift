@@ -92,7 +92,7 @@ let package = Package(
         .testTarget(name: "VLQuantTests", dependencies: ["VLTestSupport", "VLQuant", "VLCore"],
                     swiftSettings: [.unsafeFlags(["-O"])]),
         .testTarget(name: "VLCheckpointTests", dependencies: ["VLCheckpoint", "VLCore"]),
-        .testTarget(name: "VLPackCLITests", dependencies: ["VLTestSupport", "VLCheckpoint", "VLSafetensors", "VLCore"]),
+        .testTarget(name: "VLPackCLITests", dependencies: ["VLTestSupport", "VLCheckpoint", "VLSafetensors", "VLVerify", "VLCore"]),
         .testTarget(name: "VLMediaTests", dependencies: ["VLMedia", "VLCore"]),
         .testTarget(name: "VLConvertTests", dependencies: ["VLTestSupport", "VLConvert", "VLCheckpoint", "VLPackFormat", "VLCore"]),
         .testTarget(name: "VLQuantizeTests", dependencies: ["VLTestSamples", "VLQuantize", "VLQuant", "VLConvert", "VLPackFormat", "VLCore"]),

@@ -35,11 +35,11 @@ public struct GGUFExporter {
 
     /// The GGUF name of a canonical LLM tensor; `nil` for tensors GGUF's llama has no place for.
     public static func ggufName(_ canonical: String) -> String? {
-        let fixed = ["llm.embed_tokens.weight": "token_embd.weight", "llm.norm.weight": "output_norm.weight",
-                     "llm.lm_head.weight": "output.weight"]
+        let fixed = [TensorPrefix.llmEmbedTokens["weight"]: "token_embd.weight", TensorPrefix.llmNorm["weight"]: "output_norm.weight",
+                     TensorPrefix.llmHead["weight"]: "output.weight"]
         if let n = fixed[canonical] { return n }
         guard let layer = QuantPolicy.llmLayer(of: canonical) else { return nil }
-        let rest = canonical.dropFirst("llm.layers.\(layer).".count)
+        let rest = canonical.dropFirst(TensorPrefix.llmLayers["\(layer)."].count)
         let parts = ["attn.q.weight": "attn_q", "attn.k.weight": "attn_k", "attn.v.weight": "attn_v", "attn.o.weight": "attn_output",
                      "mlp.gate.weight": "ffn_gate", "mlp.up.weight": "ffn_up", "mlp.down.weight": "ffn_down",
                      "attn_norm.weight": "attn_norm", "ffn_norm.weight": "ffn_norm"]
@@ -49,11 +49,11 @@ public struct GGUFExporter {
     /// Writes the GGUF file; returns one entry per tensor, in file order.
     @discardableResult
     public func export(to path: String) throws -> [Entry] {
-        guard let llm = file.parts.components[key: "llm"], let config = llm[key: "config"] else {
-            throw GGUFError.missingComponent(component: "llm")
+        guard let llm = file.parts.components[key: ComponentName.llm.rawValue], let config = llm[key: "config"] else {
+            throw GGUFError.missingComponent(component: ComponentName.llm.rawValue)
         }
         func int(_ key: String) throws -> Int {
-            guard let v = config[key: key]?.int else { throw GGUFError.invalidConfig(component: "llm", reason: "config has no integer '\(key)'") }
+            guard let v = config[key: key]?.int else { throw GGUFError.invalidConfig(component: ComponentName.llm.rawValue, reason: "config has no integer '\(key)'") }
             return v
         }
         let (hidden, layers, heads) = (try int("hidden"), try int("layers"), try int("heads"))
@@ -73,7 +73,7 @@ public struct GGUFExporter {
         }
         sources.sort { rank($0.1) < rank($1.1) }
         guard let embed = sources.first(where: { $0.1 == "token_embd.weight" })?.0 else {
-            throw GGUFError.missingTensor(component: "llm", tensor: "llm.embed_tokens.weight")
+            throw GGUFError.missingTensor(component: ComponentName.llm.rawValue, tensor: TensorPrefix.llmEmbedTokens["weight"])
         }
 
         var infos: [GGUFTensorInfo] = []
@@ -148,7 +148,7 @@ public struct GGUFExporter {
     func metadata(hidden: Int, layers: Int, heads: Int, kvHeads: Int, headDim: Int, intermediate: Int, vocabRows: Int,
                   config: JSONValue, fileType: Int) throws -> [(key: String, value: GGUFValue)] {
         guard let tokName = file.parts.tokenizer[key: "model_tensor"]?.string, let tokTensor = file.tensor(named: tokName) else {
-            throw GGUFError.missingTokenizer(component: "llm")
+            throw GGUFError.missingTokenizer(component: ComponentName.llm.rawValue)
         }
         let model = try file.bytes(of: tokTensor).withUnsafeBytes { try SentencePieceModel(bytes: $0) }
         var tokens = model.pieces.map(\.text), scores = model.pieces.map(\.score), types = model.pieces.map(\.type.rawValue)
@@ -169,7 +169,7 @@ public struct GGUFExporter {
                 types.append(SentencePieceModel.PieceType.unused.rawValue)
             }
         }
-        let name = (file.parts.components[key: "llm"]?[key: "input"]?.string).map { ($0 as NSString).lastPathComponent } ?? "llm"
+        let name = (file.parts.components[key: ComponentName.llm.rawValue]?[key: "input"]?.string).map { ($0 as NSString).lastPathComponent } ?? ComponentName.llm.rawValue
         var kv: [(key: String, value: GGUFValue)] = [
             ("general.architecture", .string("llama")),
             ("general.type", .string("model")),

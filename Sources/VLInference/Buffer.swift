@@ -4,7 +4,7 @@ import Dispatch
 ///
 /// Invariant: `pointer` stays valid until the next `reserve` that grows the buffer, or deinit.
 /// Growing does not keep the contents (callers always overwrite what they reserve). Not thread-safe:
-/// one owner; parallel loops write disjoint ranges through `Shared` pointers.
+/// one owner; parallel loops write disjoint ranges through `SharedPointer`s.
 public final class FloatBuffer: @unchecked Sendable {
     public private(set) var pointer: UnsafeMutablePointer<Float>
     public private(set) var capacity: Int
@@ -30,20 +30,6 @@ public final class FloatBuffer: @unchecked Sendable {
     private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
         UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64).bindMemory(to: Float.self, capacity: count)
     }
-}
-
-/// A pointer handed to a parallel loop. Each iteration must touch only its own elements.
-@usableFromInline
-struct Shared<T>: @unchecked Sendable {
-    @usableFromInline let p: UnsafeMutablePointer<T>
-    @usableFromInline init(_ p: UnsafeMutablePointer<T>) { self.p = p }
-}
-
-/// A read-only pointer handed to a parallel loop.
-@usableFromInline
-struct SharedConst<T>: @unchecked Sendable {
-    @usableFromInline let p: UnsafePointer<T>
-    @usableFromInline init(_ p: UnsafePointer<T>) { self.p = p }
 }
 
 /// Where a call runs: how many workers its ops may split into (GEMM column panels, attention heads,

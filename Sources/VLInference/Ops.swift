@@ -1,6 +1,7 @@
 import CBLAS
 import CVLKernels
 import Foundation
+import VLCore
 
 /// OpenBLAS always runs single-threaded inside VLPack's own workers (`ExecutionContext.threads`).
 ///
@@ -26,18 +27,18 @@ public enum Ops {
                               into y: UnsafeMutablePointer<Float>, on context: ExecutionContext) {
         guard m > 0, n > 0 else { return }
         _ = BLAS.singleThreaded
-        let xs = SharedConst(x), ws = SharedConst(w), ys = Shared(y), bs = b.map(SharedConst.init)
+        let xs = SharedPointer(x), ws = SharedPointer(w), ys = SharedPointer(y), bs = b.map { SharedPointer($0) }
         let panels = (n + 15) / 16
         let parts = 2 * m * n * k < minParallelFlops ? 1 : min(context.threads, panels)
         context.run(parts) { part in
             let first = min(n, panels * part / parts * 16), last = min(n, panels * (part + 1) / parts * 16)
             guard last > first else { return }
-            let out = ys.p + first
+            let out = ys.pointer + first
             if let bs {
-                for r in 0..<m { (out + r * n).update(from: bs.p + first, count: last - first) }
+                for r in 0..<m { (out + r * n).update(from: bs.pointer + first, count: last - first) }
             }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(last - first), Int32(k),
-                        1, xs.p, Int32(k), ws.p + first * k, Int32(k), bs == nil ? 0 : 1, out, Int32(n))
+                        1, xs.pointer, Int32(k), ws.pointer + first * k, Int32(k), bs == nil ? 0 : 1, out, Int32(n))
         }
     }
 
@@ -49,23 +50,23 @@ public enum Ops {
     public static func layerNorm(_ x: UnsafePointer<Float>, rows m: Int, dim d: Int, weight: UnsafePointer<Float>,
                                  bias: UnsafePointer<Float>, eps: Float, into y: UnsafeMutablePointer<Float>,
                                  on context: ExecutionContext) {
-        let xs = SharedConst(x), ys = Shared(y), ws = SharedConst(weight), bs = SharedConst(bias)
+        let xs = SharedPointer(x), ys = SharedPointer(y), ws = SharedPointer(weight), bs = SharedPointer(bias)
         context.chunks(m, grain: 16) { r in
-            vl_layer_norm_f32(xs.p + r.lowerBound * d, ys.p + r.lowerBound * d, r.count, d, ws.p, bs.p, eps)
+            vl_layer_norm_f32(xs.pointer + r.lowerBound * d, ys.pointer + r.lowerBound * d, r.count, d, ws.pointer, bs.pointer, eps)
         }
     }
 
     /// In place: x = GELU(x) with the exact erf form (torch `nn.GELU()`, BERT "gelu"). Both cores.
     public static func gelu(_ x: UnsafeMutablePointer<Float>, count n: Int, on context: ExecutionContext) {
-        let xs = Shared(x)
-        context.chunks(n, grain: 1 << 14) { r in vl_gelu_erf_f32(xs.p + r.lowerBound, r.count) }
+        let xs = SharedPointer(x)
+        context.chunks(n, grain: 1 << 14) { r in vl_gelu_erf_f32(xs.pointer + r.lowerBound, r.count) }
     }
 
     /// dst += src (residual connections). Both cores for large arrays.
     public static func add(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, count n: Int,
                            on context: ExecutionContext) {
-        let d = Shared(dst), s = SharedConst(src)
-        context.chunks(n, grain: 1 << 16) { r in vl_add_f32(d.p + r.lowerBound, s.p + r.lowerBound, r.count) }
+        let d = SharedPointer(dst), s = SharedPointer(src)
+        context.chunks(n, grain: 1 << 16) { r in vl_add_f32(d.pointer + r.lowerBound, s.pointer + r.lowerBound, r.count) }
     }
 
     /// Geometry of one multi-head attention call over `batches` independent sequences.
@@ -95,18 +96,18 @@ public enum Ops {
         let pairs = s.batches * s.heads
         let workers = max(1, min(context.threads, pairs))
         let scoreSize = s.queries * s.keys
-        let scores = Shared(scratch.reserve(workers * scoreSize))
-        let qs = SharedConst(q), ks = SharedConst(k), vs = SharedConst(v), os = Shared(o)
+        let scores = SharedPointer(scratch.reserve(workers * scoreSize))
+        let qs = SharedPointer(q), ks = SharedPointer(k), vs = SharedPointer(v), os = SharedPointer(o)
         let alpha = 1 / Float(s.headDim).squareRoot()
         _ = BLAS.singleThreaded
         context.run(workers) { w in
-            let sc = scores.p + w * scoreSize
+            let sc = scores.pointer + w * scoreSize
             for pair in pairs * w / workers ..< pairs * (w + 1) / workers {
                 let b = pair / s.heads, h = pair % s.heads
-                let qp = qs.p + b * s.queries * qStride + h * s.headDim
-                let kp = ks.p + b * s.keys * kStride + h * s.headDim
-                let vp = vs.p + b * s.keys * vStride + h * s.headDim
-                let op = os.p + b * s.queries * outStride + h * s.headDim
+                let qp = qs.pointer + b * s.queries * qStride + h * s.headDim
+                let kp = ks.pointer + b * s.keys * kStride + h * s.headDim
+                let vp = vs.pointer + b * s.keys * vStride + h * s.headDim
+                let op = os.pointer + b * s.queries * outStride + h * s.headDim
                 // S[Nq, Nk] = α · Q[Nq, dh] · K[Nk, dh]ᵀ
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(s.queries), Int32(s.keys), Int32(s.headDim),
                             alpha, qp, Int32(qStride), kp, Int32(kStride), 0, sc, Int32(s.keys))

@@ -34,7 +34,6 @@ public final class Weights: @unchecked Sendable {
         return c
     }
 
-    public func hasComponent(_ component: ComponentName) -> Bool { pack.parts.components[key: component.rawValue] != nil }
 
     // MARK: - Tensors
 
@@ -77,15 +76,15 @@ public final class Weights: @unchecked Sendable {
         let rows = rowCount(t)
         // Row slices on every worker; a slice's error is kept in its own cell.
         let parts = rows >= 64 ? context.threads : 1
-        let out = Shared(dst)
-        let errors = Shared(UnsafeMutablePointer<InferenceError?>.allocate(capacity: parts))
-        errors.p.initialize(repeating: nil, count: parts)
-        defer { errors.p.deinitialize(count: parts); errors.p.deallocate() }
+        let out = SharedPointer(dst)
+        let errors = SharedPointer(UnsafeMutablePointer<InferenceError?>.allocate(capacity: parts))
+        errors.pointer.initialize(repeating: nil, count: parts)
+        defer { errors.pointer.deinitialize(count: parts); errors.pointer.deallocate() }
         context.run(parts) { part in
-            do { try self.convert(t, rows: rows * part / parts ..< rows * (part + 1) / parts, into: out.p) }
-            catch { errors.p[part] = error as? InferenceError }
+            do { try self.convert(t, rows: rows * part / parts ..< rows * (part + 1) / parts, into: out.pointer) }
+            catch { errors.pointer[part] = error as? InferenceError }
         }
-        let failure = (0..<parts).lazy.compactMap { errors.p[$0] }.first
+        let failure = (0..<parts).lazy.compactMap { errors.pointer[$0] }.first
         if let failure { throw failure }
         return UnsafePointer(dst)
     }

@@ -24,8 +24,8 @@ public struct Tolerance: Sendable, Equatable {
     /// 4-bit blocks (Q4_0, Q4_1, Q4_K — the q4_k_m mix): storage loss, checked by direction.
     public static let q4 = Tolerance(name: "q4_k_m", maxRelL2: nil, minCosine: 0.995)
 
-    /// Storage-loss targets are defined at a branch's output (`video.out`, the issue's acceptance
-    /// point). Before it, 4-bit noise compounds through EVA's 39 blocks and is then averaged out by the
+    /// Storage-loss targets are defined at a branch's output (`video.out`: what the LLM reads).
+    /// Before it, 4-bit noise compounds through EVA's 39 blocks and is then averaged out by the
     /// Q-Formers' attention pooling (full size, random weights: EVA output cosine 0.985, `video.out`
     /// 0.998), so an earlier stage of a quantized model is reported, not judged.
     public var reportedOnly: Tolerance { Tolerance(name: name, maxRelL2: nil, minCosine: nil, judged: false) }
@@ -57,8 +57,8 @@ public struct Tolerance: Sendable, Equatable {
 }
 
 extension Tolerance {
-    /// Preprocessed frames (`input.frames`): the issue allows 0.5 levels (of 255) mean absolute
-    /// difference from the official loader's pixels; after /255 and /std (≈0.27) that is ≈0.0073 in
+    /// Preprocessed frames (`input.frames`): the media parity target is 0.5 levels (of 255) mean
+    /// absolute difference from the official loader's pixels; after /255 and /std (≈0.27) that is ≈0.0073 in
     /// normalized units against values of RMS ≈1, so a relative L2 of 0.01.
     public static let preprocessing = Tolerance(name: "frames", maxRelL2: 1e-2, minCosine: nil)
 }

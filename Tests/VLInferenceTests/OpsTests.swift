@@ -12,6 +12,8 @@ import VLTestSupport
 @Suite struct OpsTests {
     /// f32 rounding over sums of ≤ a few hundred terms.
     static let opTolerance: Float = 2e-5
+    /// LayerNorm of rows 3 ± 0.01: the mean's rounding is amplified by 1/σ ≈ 170.
+    static let layerNormTolerance: Float = 1e-4
 
     static func maxDiff(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - $1) }.max() ?? 0 }
 
@@ -50,7 +52,7 @@ import VLTestSupport
         y.withUnsafeMutableBufferPointer { yp in
             Ops.layerNorm(yp.baseAddress!, rows: rows, dim: d, weight: w, bias: b, eps: eps, into: yp.baseAddress!, on: .standard)
         }
-        #expect(Self.maxDiff(y, ReferenceOps.layerNorm(x, dim: d, weight: w, bias: b, eps: eps)) < 1e-4)
+        #expect(Self.maxDiff(y, ReferenceOps.layerNorm(x, dim: d, weight: w, bias: b, eps: eps)) < Self.layerNormTolerance)
     }
 
     @Test func geluIsTheExactErfForm() {
@@ -67,6 +69,18 @@ import VLTestSupport
         // The tanh approximation differs from erf by ~1e-4 at x = 2: check it is not that one.
         let v: Float = 2, tanhForm = 0.5 * v * (1 + tanh(0.7978845608 * (v + 0.044715 * v * v * v)))
         #expect(abs(ReferenceOps.gelu([v])[0] - tanhForm) > 5e-5)
+    }
+
+    /// The row softmax kernel alone, for row lengths below, at and above its 16 lanes, with large
+    /// logits (the max must be subtracted first).
+    @Test(arguments: [1, 9, 16, 37])
+    func softmaxRowsMatchReference(cols: Int) {
+        var rng = SplitMix64(seed: 6)
+        let rows = 3
+        let x = rng.floats(rows * cols, scale: 40)
+        var y = x
+        y.withUnsafeMutableBufferPointer { vl_softmax_rows_f32($0.baseAddress!, rows, cols) }
+        #expect(Self.maxDiff(y, ReferenceOps.softmaxRows(x, cols: cols)) < Self.opTolerance)
     }
 
     /// Key counts below, at and above the softmax kernel's 16 lanes.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VLCore
+import VLVerify
 import VLSafetensors
 
 /// `vlpack verify --reference` through the executable: the sample model against the committed
@@ -33,7 +34,7 @@ struct VerifyReferenceTests {
         for s in stages {
             #expect(s[key: "pass"]?.bool == true)
             #expect(s[key: "tolerance"]?[key: "name"]?.string == "float")
-            #expect((s[key: "rel_l2"]?.double ?? 1) <= 1e-4)
+            #expect((s[key: "rel_l2"]?.double ?? 1) <= Tolerance.float.maxRelL2!)
             #expect(s[key: "max_abs"]?.double != nil && s[key: "cosine"]?.double != nil)
         }
         let names = stages.compactMap { $0[key: "name"]?.string }
