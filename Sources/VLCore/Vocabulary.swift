@@ -90,4 +90,10 @@ public enum StageName: String, Sendable, CaseIterable, Codable {
     case visionQFormerOut = "vision.qformer.out"
     case videoQFormerOut = "video.qformer.out"
     case videoOut = "video.out"
+    /// Token ids over the whole spliced sequence, as floats (−1 where an embedding block stands).
+    case inputIDs = "input.ids"
+    /// Teacher-forced next-token logits at every position, [L, V].
+    case llmLogits = "llm.logits"
+    /// The reference's greedy continuation (stop ids excluded).
+    case llmGreedyIDs = "llm.greedy_ids"
 }

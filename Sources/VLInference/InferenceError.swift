@@ -16,6 +16,10 @@ public enum InferenceError: RuleError, Equatable {
     case inputShapeMismatch(stage: String, expected: [Int], count: Int)
     /// More frames than the frame position table holds.
     case tooManyFrames(count: Int, limit: Int)
+    /// A row (token id) outside a table.
+    case rowOutOfRange(tensor: String, row: Int, rows: Int)
+    /// More positions than the KV cache was sized for.
+    case contextFull(needed: Int, capacity: Int)
 
     public var detail: String {
         switch self {
@@ -32,6 +36,8 @@ public enum InferenceError: RuleError, Equatable {
         case let .inputShapeMismatch(stage, expected, count):
             "\(stage) input must be \(expected) (\(expected.reduce(1, *)) values); got \(count) values"
         case let .tooManyFrames(count, limit): "\(count) frames; the frame position table holds \(limit)"
+        case let .rowOutOfRange(tensor, row, rows): "row \(row) of '\(tensor)' does not exist (it has \(rows) rows)"
+        case let .contextFull(needed, capacity): "\(needed) positions do not fit the KV cache of \(capacity)"
         }
     }
 }

@@ -81,7 +81,8 @@ public final class Weights: @unchecked Sendable {
         errors.pointer.initialize(repeating: nil, count: parts)
         defer { errors.pointer.deinitialize(count: parts); errors.pointer.deallocate() }
         context.run(parts) { part in
-            do { try self.convert(t, rows: rows * part / parts ..< rows * (part + 1) / parts, into: out.pointer) }
+            let slice = rows * part / parts ..< rows * (part + 1) / parts
+            do { try self.convert(t, rows: slice, into: out.pointer + slice.lowerBound * (t.shape.last ?? 1)) }
             catch { errors.pointer[part] = error as? InferenceError }
         }
         let failure = (0..<parts).lazy.compactMap { errors.pointer[$0] }.first
@@ -108,6 +109,16 @@ public final class Weights: @unchecked Sendable {
 
     /// Converts whole rows `rows` of `t` into `dst` (laid out as the full tensor) with VLQuant's one
     /// routine per storage: element-exact for F32/F16/BF16, the GGUF dequantizers for blocks.
+    /// Row `index` of the `shape` tensor `name` (rows along the first dimensions, the last dimension
+    /// the row length) converted to f32 into `dst`: an embedding lookup reads one row, not the table.
+    /// Cost: O(row length); nothing is cached.
+    public func row(_ name: String, shape: [Int], index: Int, into dst: UnsafeMutablePointer<Float>) throws(InferenceError) {
+        let t = try tensor(name, shape: shape)
+        guard index >= 0, index < rowCount(t) else { throw .rowOutOfRange(tensor: name, row: index, rows: rowCount(t)) }
+        try convert(t, rows: index..<(index + 1), into: dst)
+    }
+
+    /// Converts whole rows `rows` of `t` into `dst` (which receives the first of them).
     private func convert(_ t: VLPackTensor, rows: Range<Int>, into dst: UnsafeMutablePointer<Float>) throws(InferenceError) {
         let rowLength = t.shape.last ?? 1
         let n = rows.count * rowLength
@@ -120,7 +131,7 @@ public final class Weights: @unchecked Sendable {
         do {
             // A misaligned F32 tensor (the only F32 that reaches here) is copied bytewise.
             try SourceConversion.floats(from: stored, storage: t.storage, rowLength: rowLength,
-                                        into: UnsafeMutableBufferPointer(start: dst + rows.lowerBound * rowLength, count: n))
+                                        into: UnsafeMutableBufferPointer(start: dst, count: n))
         } catch {
             throw .unsupportedStorage(tensor: t.name, storage: t.storage.name)
         }

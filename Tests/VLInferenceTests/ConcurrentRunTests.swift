@@ -22,7 +22,7 @@ import VLPipeline
             return o.names.map { o.values(of: $0)! }
         }
         let sequential = try contexts.map(outputs)
-        #expect(sequential[0].count == StageName.allCases.count)
+        #expect(sequential[0].count == VideoBranch.stageNames.count)
 
         let concurrent = try await withThrowingTaskGroup(of: (Int, [[[Float]]]).self) { group in
             for (i, context) in contexts.enumerated() {

@@ -26,7 +26,13 @@ enum Samples {
     static let q8: String = requantize(keep, to: .q8_0, name: "q8_0")
     static let q4: String = requantize(keep, to: .q4_k_m, name: "q4_k_m")
 
-    static func convert(dtype: ConversionPlan.DTypeRule, name: String) -> String {
+    /// The sample LLM (`Fixtures/samples/llama-hf`, F16 weights) kept as stored, and widened to F32.
+    static let llmKeep: String = convert(dtype: .keep, name: "llm-keep", inputs: ["llama-hf"])
+    static let llmF32: String = convert(dtype: .f32, name: "llm-f32", inputs: ["llama-hf"])
+    static let llmReference = "\(root)/Fixtures/reference/sample_llm.safetensors"
+
+    static func convert(dtype: ConversionPlan.DTypeRule, name: String,
+                        inputs: [String] = ["eva_vit_g.pth", "blip2_pretrained_flant5xxl.pth", "VL_tiny.pth"]) -> String {
         let s = "\(root)/Fixtures/samples"
         let out = "\(folder)/sample-\(name).vlpack"
         do {
@@ -35,8 +41,7 @@ enum Samples {
             options.dtype = dtype
             options.configOverrides = try JSONValue.parse(String(contentsOfFile: "\(s)/convert-config.json", encoding: .utf8))
             let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
-            let plan = try ConversionPlan.make(inputs: ["\(s)/eva_vit_g.pth", "\(s)/blip2_pretrained_flant5xxl.pth", "\(s)/VL_tiny.pth"],
-                                               maps: try ModelMap.bundled(), options: options, logger: logger)
+            let plan = try ConversionPlan.make(inputs: inputs.map { "\(s)/\($0)" }, maps: try ModelMap.bundled(), options: options, logger: logger)
             _ = try Converter(plan: plan, logger: logger).run(output: out)
         } catch {
             fatalError("converting the samples failed: \(error)")

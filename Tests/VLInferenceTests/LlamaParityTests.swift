@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+import VLCore
+import VLInference
+import VLVerify
+
+/// The LLaMA decoder against transformers' LlamaForCausalLM on the sample LLM
+/// (Fixtures/reference/sample_llm.safetensors, written by generate_llm_reference.py).
+@Suite(.serialized) struct LlamaParityTests {
+    static func reference() throws -> (ids: [Int], logits: [Float], greedy: [Int]) {
+        let file = try ReferenceFile(path: Samples.llmReference)
+        let ids = try #require(try file.tensor(StageName.inputIDs.rawValue, rank: 1)).values.map { Int($0) }
+        let logits = try #require(try file.tensor(StageName.llmLogits.rawValue, rank: 2))
+        #expect(logits.shape == [ids.count, 512])
+        let greedy = try #require(try file.tensor(StageName.llmGreedyIDs.rawValue, rank: 1)).values.map { Int($0) }
+        return (ids, logits.values, greedy)
+    }
+
+    @Test(arguments: ["keep", "f32"])
+    func floatWeightsMatchTransformers(variant: String) throws {
+        let ref = try Self.reference()
+        let decoder = try LlamaDecoder(weights: Weights(path: variant == "f32" ? Samples.llmF32 : Samples.llmKeep))
+        let state = decoder.makeRunState(capacity: 64)
+        let logits = try decoder.forward(embeddings: try decoder.embed(ref.ids), count: ref.ids.count, state: state, on: .standard)
+        let m = ErrorMetrics(got: logits, want: ref.logits)
+        #expect(Tolerance.float.accepts(m), "rel_l2 \(m.relL2), max_abs \(m.maxAbs)")
+        print("sample LLM, \(variant): logits rel_l2 \(m.relL2), max_abs \(m.maxAbs)")
+        #expect(state.length == ref.ids.count)
+
+        let greedy = try decoder.greedy(prompt: ref.ids, maxNewTokens: ref.greedy.count, stopIDs: [],
+                                        state: decoder.makeRunState(capacity: 64), on: .standard)
+        #expect(greedy == ref.greedy)
+    }
+
+    /// Prefill in pieces (the KV cache carries the earlier positions) equals prefill at once; a cache
+    /// truncated to a prefix and refilled gives the same logits again.
+    @Test func cacheContinuesAndTruncates() throws {
+        let ref = try Self.reference()
+        let decoder = try LlamaDecoder(weights: Weights(path: Samples.llmF32))
+        let split = 9, ids = ref.ids
+        let state = decoder.makeRunState(capacity: 64)
+        let first = try decoder.forward(embeddings: try decoder.embed(Array(ids[..<split])), count: split, state: state, on: .standard)
+        let rest = try decoder.forward(embeddings: try decoder.embed(Array(ids[split...])), count: ids.count - split, state: state, on: .standard)
+        #expect(Tolerance.float.accepts(ErrorMetrics(got: first + rest, want: ref.logits)))
+
+        state.truncate(to: split)
+        #expect(state.length == split)
+        let again = try decoder.forward(embeddings: try decoder.embed(Array(ids[split...])), count: ids.count - split, state: state, on: .standard)
+        #expect(again == rest)
+        #expect(throws: InferenceError.contextFull(needed: 64 + 1, capacity: 64)) {
+            let full = decoder.makeRunState(capacity: 64)
+            _ = try decoder.forward(embeddings: try decoder.embed([Int](repeating: 1, count: 65)), count: 65, state: full, on: .standard)
+        }
+    }
+}
