@@ -65,6 +65,8 @@ let package = Package(
         .target(name: "CVLJpeg", linkerSettings: [.linkedLibrary("jpeg")]),
         // Video and image decoding and the official preprocessing (spec §4.1, §4.2).
         .target(name: "VLMedia", dependencies: ["VLCore", "CFFmpeg", "CVLJpeg"]),
+        // Generation shared by every decoder: parameters, transformers' logits warpers, seeded sampling, the loop.
+        .target(name: "VLGeneration", dependencies: ["VLCore", "VLInference"]),
         // The library pipeline: media + model → every stage output (later the prompt and the answer).
         .target(name: "VLPipeline", dependencies: ["VLCore", "VLMedia", "VLPackFormat", "VLInference", "VLSafetensors"]),
         .executableTarget(name: "VLPackCLI", dependencies: [
@@ -101,8 +103,9 @@ let package = Package(
             "VLTestSupport", "VLTestSamples", "VLGGUF", "VLQuantize", "VLPackFormat", "VLCore",
         ]),
         .testTarget(name: "VLVerifyTests", dependencies: ["VLVerify"]),
+        .testTarget(name: "VLGenerationTests", dependencies: ["VLGeneration", "VLCore"]),
         .testTarget(name: "VLInferenceTests", dependencies: [
-            "VLTestSupport", "VLInference", "VLVerify", "VLPipeline", "VLConvert", "VLPackFormat", "VLQuant", "VLQuantize", "VLSafetensors", "VLCore", "CVLKernels",
+            "VLTestSupport", "VLInference", "VLVerify", "VLPipeline", "VLGeneration", "VLConvert", "VLPackFormat", "VLQuant", "VLQuantize", "VLSafetensors", "VLCore", "CVLKernels",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: [.unsafeFlags(["-O"])]),
     ],

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VLCore
+import VLGeneration
 import VLInference
 import VLVerify
 
@@ -51,5 +52,47 @@ import VLVerify
             let full = decoder.makeRunState(capacity: 64)
             _ = try decoder.forward(embeddings: try decoder.embed([Int](repeating: 1, count: 65)), count: 65, state: full, on: .standard)
         }
+    }
+}
+
+/// The shared generation loop over the sample LLM.
+@Suite struct GeneratorTests {
+    @Test func greedyGenerationEqualsTransformers() throws {
+        let ref = try LlamaParityTests.reference()
+        let decoder = try LlamaDecoder(weights: Weights(path: Samples.llmF32))
+        var parameters = GenerationParameters()
+        parameters.greedy = true
+        parameters.maxNewTokens = ref.greedy.count
+        var streamed: [Int] = []
+        let result = try Generator(decoder: decoder, parameters: parameters, stopSequences: [])
+            .generate(input: try decoder.embed(ref.ids), count: ref.ids.count, sequence: ref.ids,
+                      state: decoder.makeRunState(capacity: 64), on: .standard) { streamed.append($0) }
+        #expect(result.ids == ref.greedy)
+        #expect(streamed == ref.greedy)
+        #expect(result.stop == .maxNewTokens)
+        // A stop sequence ends the run at its first occurrence and is not returned.
+        let stop = Array(ref.greedy[10...11])
+        let first = try #require((0..<(ref.greedy.count - 1)).first { Array(ref.greedy[$0...($0 + 1)]) == stop })
+        let stopped = try Generator(decoder: decoder, parameters: parameters, stopSequences: [stop])
+            .generate(input: try decoder.embed(ref.ids), count: ref.ids.count, sequence: ref.ids,
+                      state: decoder.makeRunState(capacity: 64), on: .standard)
+        #expect(stopped.stop == .stopSequence)
+        #expect(stopped.ids == Array(ref.greedy[..<first]))
+    }
+
+    @Test func seededSamplingRepeats() throws {
+        let ref = try LlamaParityTests.reference()
+        let decoder = try LlamaDecoder(weights: Weights(path: Samples.llmF32))
+        func sample(seed: UInt64) throws -> [Int] {
+            var parameters = GenerationParameters()
+            parameters.maxNewTokens = 12
+            parameters.seed = seed
+            return try Generator(decoder: decoder, parameters: parameters, stopSequences: [])
+                .generate(input: try decoder.embed(ref.ids), count: ref.ids.count, sequence: ref.ids,
+                          state: decoder.makeRunState(capacity: 64), on: .standard).ids
+        }
+        let a = try sample(seed: 1), b = try sample(seed: 1), c = try sample(seed: 2)
+        #expect(a.count == 12 && a == b)
+        #expect(a != c)
     }
 }

@@ -1,0 +1,72 @@
+import VLCore
+import VLInference
+
+/// What a generation produced, and how fast.
+public struct GenerationResult: Sendable {
+    /// The new tokens, stop sequence excluded.
+    public var ids: [Int]
+    /// Why it ended.
+    public var stop: StopReason
+    public var prefillSeconds: Double
+    public var timeToFirstToken: Double
+    public var decodeSeconds: Double
+    public var decodeTokensPerSecond: Double { ids.count > 1 ? Double(ids.count - 1) / decodeSeconds : 0 }
+
+    public enum StopReason: String, Sendable { case stopSequence = "stop", maxNewTokens = "length" }
+}
+
+/// The generation loop shared by every decoder: prefill the input, then pick one token at a time
+/// (argmax, or the warpers and a seeded draw), streaming each to `onToken`, until a stop sequence
+/// ends the ids or `maxNewTokens` is reached. Stop sequences are the literal id lists of the
+/// template (Vicuna `[835]` / `[2277, 29937]`, LLaMA-2 `[2]`); the one that ended the run is removed.
+public struct Generator: Sendable {
+    public let decoder: LlamaDecoder
+    public let parameters: GenerationParameters
+    public let stopSequences: [[Int]]
+    public let eosID: Int?
+
+    public init(decoder: LlamaDecoder, parameters: GenerationParameters, stopSequences: [[Int]], eosID: Int? = 2) {
+        self.decoder = decoder
+        self.parameters = parameters
+        self.stopSequences = stopSequences.filter { !$0.isEmpty }
+        self.eosID = eosID
+    }
+
+    /// Continues `state` (which may already hold a prefix) with `input` embeddings [L, d], where
+    /// `sequence` holds the ids so far (the repetition penalty and min-length read them).
+    public func generate(input embeddings: [Float], count: Int, sequence: [Int], state: LlamaDecoder.RunState,
+                         on context: ExecutionContext, onToken: (Int) -> Void = { _ in }) throws -> GenerationResult {
+        var sampler = Sampler(seed: parameters.seed)
+        var ids = sequence, generated: [Int] = []
+        let (first, prefill) = try timed {
+            try decoder.forward(embeddings: embeddings, count: count, state: state, logits: .last, on: context)
+        }
+        var logits = first
+        var decodeSeconds = 0.0, stop = GenerationResult.StopReason.maxNewTokens
+        while generated.count < parameters.maxNewTokens {
+            let next = pick(&logits, sequence: ids, sampler: &sampler)
+            generated.append(next)
+            ids.append(next)
+            if let s = stopSequences.first(where: { generated.count >= $0.count && Array(generated.suffix($0.count)) == $0 }) {
+                generated.removeLast(s.count)
+                stop = .stopSequence
+                break
+            }
+            onToken(next)
+            guard generated.count < parameters.maxNewTokens else { break }
+            let (row, seconds) = try timed {
+                try decoder.forward(embeddings: try decoder.embed([next]), count: 1, state: state, logits: .last, on: context)
+            }
+            logits = row
+            decodeSeconds += seconds
+        }
+        return GenerationResult(ids: generated, stop: stop, prefillSeconds: prefill, timeToFirstToken: prefill,
+                                decodeSeconds: decodeSeconds)
+    }
+
+    private func pick(_ logits: inout [Float], sequence: [Int], sampler: inout Sampler) -> Int {
+        if parameters.greedy { return LlamaDecoder.argmax(logits) }
+        LogitsWarper.apply(&logits, sequence: sequence, eosID: eosID, parameters: parameters)
+        return sampler.draw(LogitsWarper.softmax(logits))
+    }
+}
