@@ -16,7 +16,10 @@ struct Verify: ParsableCommand {
             each stage from the reference's previous output, and the whole chain from the first tensor present. \
             Per stage it prints max abs error, relative L2 error, cosine similarity and PASS/FAIL against the \
             tolerance of the weights' storage (float: rel. L2 <= 1e-4 at every stage; q8_0: cosine >= 0.9995 and \
-            q4_k_m: cosine >= 0.995, judged at video.out — earlier quantized stages are shown as REPORT).
+            q4_k_m: cosine >= 0.995, judged at video.out — earlier quantized stages are shown as REPORT). \
+            A reference with llm.logits (input.ids, llm.logits, llm.greedy_ids) also runs the LLM decoder: \
+            logits error, top-1 agreement, mean KL divergence and the greedy continuation; float weights \
+            must reach rel. L2 <= 1e-4 and equal greedy ids, quantized ones are reported.
 
             Exit status is non-zero when anything is wrong or any stage FAILs.
 
@@ -70,20 +73,37 @@ struct Verify: ParsableCommand {
             }
         }
         if let reference {
-            let check = VisionReferenceCheck.check(try VideoBranch(weights: Weights(pack: pack)))
             let ref = try ReferenceFile(path: reference)
-            let results = try check.run(reference: ref, state: check.branch.makeRunState(), on: ExecutionContext(threads: threads))
-                + (try embedding.map { try check.compare(embedding: ReferenceFile(path: $0), with: ref) } ?? [])
-            ok = ok && VisionReferenceCheck.passes(results)
-            if json {
-                output.append(("stages", .array(results.map(\.json))))
-                output.append(("pass", JSONValue(VisionReferenceCheck.passes(results))))
-            } else {
-                print(Self.table(results, reference: reference))
+            let context = ExecutionContext(threads: threads)
+            let names = Set(ref.file.entries.map(\.name))
+            let hasLLM = names.contains(StageName.llmLogits.rawValue)
+            var pass = true
+            // A reference with no LLM tensors is a vision reference (its errors say what it lacks).
+            if !hasLLM || VideoBranch.stageNames.contains(where: { names.contains($0.rawValue) }) {
+                let check = VisionReferenceCheck.check(try VideoBranch(weights: Weights(pack: pack)))
+                let results = try check.run(reference: ref, state: check.branch.makeRunState(), on: context)
+                    + (try embedding.map { try check.compare(embedding: ReferenceFile(path: $0), with: ref) } ?? [])
+                pass = VisionReferenceCheck.passes(results)
+                if json { output.append(("stages", .array(results.map(\.json)))) } else { print(Self.table(results, reference: reference)) }
             }
+            if hasLLM, let llm = try LLMReferenceCheck.run(decoder: LlamaDecoder(weights: Weights(pack: pack)), reference: ref, on: context) {
+                pass = pass && llm.pass
+                if json { output.append(("llm", llm.json)) } else { print(Self.line(llm)) }
+            }
+            ok = ok && pass
+            if json { output.append(("pass", JSONValue(pass))) }
         }
         if json { print(JSONValue.object(output).serialized()) }
         if !ok { throw ExitCode(1) }
+    }
+
+    /// The LLM comparison in one line.
+    static func line(_ r: LLMCheckResult) -> String {
+        let rule = r.tolerance.judged ? String(format: "rel_l2<=%.0e, greedy equal", r.tolerance.maxRelL2 ?? 0) : "report"
+        return String(format: "llm.logits (%d positions)  max_abs %.3e  rel_l2 %.3e  cosine %.8f  top-1 %.4f  mean KL %.3e  greedy %@  %@ %@  %@",
+                      r.positions, r.logits.maxAbs, r.logits.relL2, r.logits.cosine, r.top1Agreement, r.meanKL,
+                      (r.greedyEqual ? "equal (\(r.greedy.count) ids)" : "differs") as NSString,
+                      r.tolerance.name as NSString, rule as NSString, r.verdict as NSString)
     }
 
     static func table(_ results: [StageResult], reference: String) -> String {

@@ -126,4 +126,24 @@ struct VerifyReferenceTests {
         #expect(r.status != 0)
         #expect(r.stderr.contains("--integrity") && r.stderr.contains("--reference"))
     }
+
+    /// The sample LLM against transformers' logits and greedy ids: float weights judged and passing;
+    /// q4_k_m reported (top-1 agreement and mean KL), not judged.
+    @Test func sampleLLMPassesAndQuantizedIsReported() throws {
+        let llm = "\(Self.folder)/llm.vlpack", q4 = "\(Self.folder)/llm-q4_k_m.vlpack"
+        try #require(try CLI.run(["convert", "Fixtures/samples/llama-hf", "-o", llm]).status == 0)
+        try #require(try CLI.run(["quantize", llm, "-o", q4, "--type", "q4_k_m"]).status == 0)
+        let reference = "Fixtures/reference/sample_llm.safetensors"
+        let float = try CLI.run(["verify", llm, "--reference", reference, "--json"])
+        #expect(float.status == 0, "\(float.stderr)")
+        let f = try Self.parse(float.stdout)[key: "llm"]
+        #expect(f?[key: "greedy_equal"] == true && f?[key: "pass"] == true)
+        #expect((f?[key: "rel_l2"]?.double ?? 1) <= Tolerance.float.maxRelL2!)
+        #expect(f?[key: "top1_agreement"]?.double == 1)
+        let quantized = try CLI.run(["verify", q4, "--reference", reference, "--json"])
+        #expect(quantized.status == 0, "\(quantized.stderr)")
+        let q = try Self.parse(quantized.stdout)[key: "llm"]
+        #expect(q?[key: "tolerance"]?[key: "judged"] == false)
+        #expect((q?[key: "mean_kl"]?.double ?? 0) > 0)
+    }
 }

@@ -1,5 +1,6 @@
 import Testing
-import VLVerify
+import Foundation
+@testable import VLVerify
 
 /// The error metrics and the rule each storage selects (Formats/REFERENCE.md).
 @Suite struct ToleranceTests {
@@ -13,5 +14,18 @@ import VLVerify
         #expect(Tolerance.forStorages([.blocks(.q8_0), .blocks(.q6_k), .blocks(.q4_k)]) == .q4)
         #expect(Tolerance.float.accepts(m) == false)
         #expect(Tolerance.q8.accepts(m))
+    }
+}
+
+/// The LLM check's divergence: KL(p ‖ q) of the two softmax distributions.
+@Suite struct DivergenceTests {
+    @Test func klOfKnownDistributions() {
+        // p = softmax(0, 0) = (½, ½), q = softmax(0, ln 3) = (¼, ¾): ½·ln 2 + ½·ln(⅔).
+        let want = 0.5 * log(2.0) + 0.5 * log(2.0 / 3.0)
+        let got = LLMReferenceCheck.divergence(reference: [0, 0], model: [0, Float(log(3.0))])
+        #expect(abs(got - want) < 1e-7)
+        #expect(LLMReferenceCheck.divergence(reference: [1, 2, 3], model: [1, 2, 3]) == 0)
+        // Shifting all logits changes nothing.
+        #expect(abs(LLMReferenceCheck.divergence(reference: [1, 2, 3], model: [11, 12, 13])) < 1e-12)
     }
 }
