@@ -13,9 +13,9 @@ import VLCore
 ///
 /// The decoder is immutable and shared; each run owns a `RunState` holding its KV cache, so a later
 /// call continues the sequence (positions continue at `state.length`) and `truncate(to:)` rewinds
-/// it to a common prefix. This is the f32 reference path: a non-F32 weight matrix is converted into
-/// the run's scratch once per call (fine for prefill; one-token decoding wants kernels that read the
-/// stored blocks directly).
+/// it to a common prefix. Prefill converts a non-F32 weight matrix into the run's scratch once per
+/// call and runs sgemm; one-token steps over Q8_0/Q4_0 weights read the blocks directly
+/// (`Weights.linear`); the other storages still convert (fused kernels for them come next).
 ///
 /// Cost per token: ≈ 2·(4d² + 3·d·I) + 2·d·V flops + 4·d·(position) for attention.
 /// Memory: the mapped weights + the KV cache (2 · layers · capacity · d · 4 bytes; 7B at 2048
@@ -92,8 +92,10 @@ public struct LlamaDecoder: Sendable {
         let att = state.att.reserve(L * d), tmp = state.tmp.reserve(L * d)
         let gate = state.gate.reserve(L * I), up = state.up.reserve(L * I)
         embeddings.withUnsafeBufferPointer { x.update(from: $0.baseAddress!, count: L * d) }
-        func matrix(_ name: String, _ rows: Int, _ cols: Int) throws(InferenceError) -> UnsafePointer<Float> {
-            try weights.matrix(name, rows: rows, cols: cols, into: state.scratch, on: context)
+        /// y[n, rows] = input[n, cols] · W(name)ᵀ; one-token steps read quantized blocks directly.
+        func linear(_ name: String, _ input: UnsafePointer<Float>, rows n: Int, out: Int, in cols: Int,
+                    into y: UnsafeMutablePointer<Float>) throws(InferenceError) {
+            try weights.linear(name, rows: out, cols: cols, x: input, count: n, into: y, scratch: state.scratch, on: context)
         }
         func norm(_ name: String, _ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>) throws(InferenceError) {
             Self.rmsNorm(input, rows: rows, dim: d, weight: try weights.vector(name, shape: [d]), eps: c.normEps, into: output)
@@ -105,9 +107,9 @@ public struct LlamaDecoder: Sendable {
             // h = RMSNorm(x) · attn_norm                                   [L, d]
             try norm("\(p).attn_norm.weight", x, rows: L, into: h)
             // q = h·Wqᵀ; k, v = h·W{k,v}ᵀ written straight into the cache  [L, d]
-            Ops.linear(h, rows: L, in: d, weight: try matrix("\(p).attn.q.weight", d, d), bias: nil, out: d, into: q, on: context)
-            Ops.linear(h, rows: L, in: d, weight: try matrix("\(p).attn.k.weight", d, d), bias: nil, out: d, into: keys, on: context)
-            Ops.linear(h, rows: L, in: d, weight: try matrix("\(p).attn.v.weight", d, d), bias: nil, out: d, into: values, on: context)
+            try linear("\(p).attn.q.weight", h, rows: L, out: d, in: d, into: q)
+            try linear("\(p).attn.k.weight", h, rows: L, out: d, in: d, into: keys)
+            try linear("\(p).attn.v.weight", h, rows: L, out: d, in: d, into: values)
             // RoPE (rotate-half) on q and the new keys at positions start..<start+L
             Self.rotate(q, rows: L, firstPosition: start, heads: c.heads, headDim: hd, base: c.ropeBase)
             Self.rotate(keys, rows: L, firstPosition: start, heads: c.heads, headDim: hd, base: c.ropeBase)
@@ -115,14 +117,14 @@ public struct LlamaDecoder: Sendable {
             Self.causalAttention(q: q, keys: state.keys[l].pointer, values: state.values[l].pointer, rows: L,
                                  firstPosition: start, heads: c.heads, headDim: hd, out: att, scratch: state.scores, on: context)
             // x += att·Woᵀ
-            Ops.linear(att, rows: L, in: d, weight: try matrix("\(p).attn.o.weight", d, d), bias: nil, out: d, into: tmp, on: context)
+            try linear("\(p).attn.o.weight", att, rows: L, out: d, in: d, into: tmp)
             Ops.add(x, tmp, count: L * d, on: context)
             // h = RMSNorm(x) · ffn_norm;  x += down(SiLU(gate(h)) ⊙ up(h))  [L, I] → [L, d]
             try norm("\(p).ffn_norm.weight", x, rows: L, into: h)
-            Ops.linear(h, rows: L, in: d, weight: try matrix("\(p).mlp.gate.weight", I, d), bias: nil, out: I, into: gate, on: context)
-            Ops.linear(h, rows: L, in: d, weight: try matrix("\(p).mlp.up.weight", I, d), bias: nil, out: I, into: up, on: context)
+            try linear("\(p).mlp.gate.weight", h, rows: L, out: I, in: d, into: gate)
+            try linear("\(p).mlp.up.weight", h, rows: L, out: I, in: d, into: up)
             Self.siluProduct(gate, up, count: L * I)
-            Ops.linear(gate, rows: L, in: I, weight: try matrix("\(p).mlp.down.weight", d, I), bias: nil, out: d, into: tmp, on: context)
+            try linear("\(p).mlp.down.weight", gate, rows: L, out: d, in: I, into: tmp)
             Ops.add(x, tmp, count: L * d, on: context)
         }
         state.length = start + L
@@ -131,9 +133,8 @@ public struct LlamaDecoder: Sendable {
         let first = rows == .all ? 0 : L - 1, n = L - first
         try norm(TensorPrefix.llmNorm["weight"], x + first * d, rows: n, into: h)
         var out = [Float](repeating: 0, count: n * V)
-        let head = try matrix(TensorPrefix.llmHead["weight"], V, d)
-        out.withUnsafeMutableBufferPointer { o in
-            Ops.linear(h, rows: n, in: d, weight: head, bias: nil, out: V, into: o.baseAddress!, on: context)
+        try out.withUnsafeMutableBufferPointer { (o) throws(InferenceError) in
+            try linear(TensorPrefix.llmHead["weight"], h, rows: n, out: V, in: d, into: o.baseAddress!)
         }
         return out
     }

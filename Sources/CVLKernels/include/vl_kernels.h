@@ -87,4 +87,12 @@ void vl_add_f32(float *dst, const float *src, size_t n);
 /// dst[r, :] += row for every row r.
 void vl_add_rows_f32(float *dst, const float *row, size_t rows, size_t cols);
 
+/* ---- matrix-vector products over GGUF blocks (gemv.c), for one-token decoding ----
+ * y[r] = Σ_c W[r, c]·x[c] for r in [row_begin, row_end); W is rows × (cols/32) blocks, cols a multiple
+ * of 32; x holds cols floats. The optimized kernels dequantize in registers; `_ref` sums in double. */
+void vl_gemv_q8_0(const uint8_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
+void vl_gemv_q8_0_ref(const uint8_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
+void vl_gemv_q4_0(const uint8_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
+void vl_gemv_q4_0_ref(const uint8_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
+
 #endif

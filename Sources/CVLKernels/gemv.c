@@ -1,0 +1,90 @@
+// Matrix-vector products that read GGUF blocks straight from the mapping (one-token LLM decoding):
+// y[r] = Σ_c W[r, c] · x[c] for rows [row_begin, row_end), W stored as `rows × cols/32` blocks.
+// Dequantization happens in registers; nothing is converted into memory. Each optimized kernel has a
+// plain `_ref` beside it, held equal in the tests within f32 rounding (the sums run in another order).
+#include <stdint.h>
+#include <string.h>
+#include "quant_common.h"
+#include "vl_kernels.h"
+
+#if defined(__x86_64__) && defined(__linux__)
+#define VL_GEMV_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VL_GEMV_CLONES
+#endif
+#define VL_ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* The integer values of one 32-value block (the scale is applied per block). */
+typedef void (*vl_block_ints)(const uint8_t *block, float out[32]);
+
+/* Q8_0: 34 bytes per 32 values: f16 scale d, then 32 int8 q; value = d·q. */
+VL_ALWAYS_INLINE void q8_0_ints(const uint8_t *block, float out[32]) {
+    const int8_t *q = (const int8_t *)(block + 2);
+    for (int j = 0; j < 32; j++) out[j] = (float)q[j];
+}
+
+/* Q4_0: 18 bytes per 32 values: f16 scale d, then 16 bytes; byte j holds value j (low nibble) and
+ * value j + 16 (high nibble), each as nibble − 8; value = d·(nibble − 8). */
+VL_ALWAYS_INLINE void q4_0_ints(const uint8_t *block, float out[32]) {
+    const uint8_t *q = block + 2;
+    for (int j = 0; j < 16; j++) {
+        out[j] = (float)((q[j] & 0x0F) - 8);
+        out[j + 16] = (float)((q[j] >> 4) - 8);
+    }
+}
+
+/* Σ over blocks of d · Σ_j ints[j]·x[j], in 16 independent f32 lanes the compiler keeps in registers. */
+VL_ALWAYS_INLINE void gemv_rows(const uint8_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end,
+                                int64_t block_bytes, vl_block_ints ints) {
+    const int64_t blocks = cols / 32;
+    for (int64_t r = row_begin; r < row_end; r++) {
+        const uint8_t *row = w + r * blocks * block_bytes;
+        float acc[16] = {0};
+        for (int64_t b = 0; b < blocks; b++) {
+            float v[32], part[16];
+            ints(row + b * block_bytes, v);
+            const float *xb = x + b * 32;
+            for (int j = 0; j < 16; j++) part[j] = v[j] * xb[j] + v[j + 16] * xb[j + 16];
+            const float d = vl_load_f16(row + b * block_bytes);
+            for (int j = 0; j < 16; j++) acc[j] += d * part[j];
+        }
+        float sum = 0;
+        for (int j = 0; j < 16; j++) sum += acc[j];
+        y[r] = sum;
+    }
+}
+
+/* The reference: every product d·q·x summed in double, in storage order. */
+VL_ALWAYS_INLINE void gemv_rows_ref(const uint8_t *w, const float *x, float *y, int64_t cols, int64_t row_begin,
+                                    int64_t row_end, int64_t block_bytes, vl_block_ints ints) {
+    const int64_t blocks = cols / 32;
+    for (int64_t r = row_begin; r < row_end; r++) {
+        const uint8_t *row = w + r * blocks * block_bytes;
+        double sum = 0;
+        for (int64_t b = 0; b < blocks; b++) {
+            float v[32];
+            ints(row + b * block_bytes, v);
+            const float d = vl_load_f16(row + b * block_bytes);
+            for (int j = 0; j < 32; j++) sum += (double)(d * v[j]) * (double)x[b * 32 + j];
+        }
+        y[r] = (float)sum;
+    }
+}
+
+VL_GEMV_CLONES
+void vl_gemv_q8_0(const uint8_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end) {
+    gemv_rows(w, x, y, cols, row_begin, row_end, 34, q8_0_ints);
+}
+
+void vl_gemv_q8_0_ref(const uint8_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end) {
+    gemv_rows_ref(w, x, y, cols, row_begin, row_end, 34, q8_0_ints);
+}
+
+VL_GEMV_CLONES
+void vl_gemv_q4_0(const uint8_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end) {
+    gemv_rows(w, x, y, cols, row_begin, row_end, 18, q4_0_ints);
+}
+
+void vl_gemv_q4_0_ref(const uint8_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end) {
+    gemv_rows_ref(w, x, y, cols, row_begin, row_end, 18, q4_0_ints);
+}
