@@ -88,3 +88,47 @@ void vl_gemv_q4_0(const uint8_t *w, const float *x, float *y, int64_t cols, int6
 void vl_gemv_q4_0_ref(const uint8_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end) {
     gemv_rows_ref(w, x, y, cols, row_begin, row_end, 18, q4_0_ints);
 }
+
+/* Any other block format (Q4_1, Q4_K, Q6_K): each block is dequantized by the format's exact
+ * dequantizer into a stack buffer (at most 256 values, in L1) and dotted with x there, so the matrix
+ * is still read once and never converted into memory. */
+VL_GEMV_CLONES
+void vl_gemv_dequantized(vl_dequantize_blocks dequantize, int64_t block_values, int64_t block_bytes, const uint8_t *w,
+                         const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end) {
+    const int64_t blocks = cols / block_values;
+    float v[256];
+    for (int64_t r = row_begin; r < row_end; r++) {
+        const uint8_t *row = w + r * blocks * block_bytes;
+        float acc[16] = {0};
+        for (int64_t b = 0; b < blocks; b++) {
+            dequantize(row + b * block_bytes, v, 1);
+            const float *xb = x + b * block_values;
+            for (int64_t j = 0; j < block_values; j += 16)
+                for (int k = 0; k < 16; k++) acc[k] += v[j + k] * xb[j + k];
+        }
+        float sum = 0;
+        for (int k = 0; k < 16; k++) sum += acc[k];
+        y[r] = sum;
+    }
+}
+
+/* F16 weights: 256 values at a time widened (F16C where the CPU has it) into a stack buffer. */
+VL_GEMV_CLONES
+void vl_gemv_f16(const uint16_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end) {
+    float v[256];
+    for (int64_t r = row_begin; r < row_end; r++) {
+        const uint16_t *row = w + r * cols;
+        float acc[16] = {0};
+        for (int64_t c = 0; c < cols; c += 256) {
+            const int64_t n = cols - c < 256 ? cols - c : 256;
+            vl_f16_to_f32(row + c, v, (size_t)n, 1);
+            int64_t j = 0;
+            for (; j + 16 <= n; j += 16)
+                for (int k = 0; k < 16; k++) acc[k] += v[j + k] * x[c + j + k];
+            for (; j < n; j++) acc[0] += v[j] * x[c + j];
+        }
+        float sum = 0;
+        for (int k = 0; k < 16; k++) sum += acc[k];
+        y[r] = sum;
+    }
+}

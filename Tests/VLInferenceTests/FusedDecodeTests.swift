@@ -17,8 +17,8 @@ import VLVerify
     /// reorderings through every layer (the sgemm and the fused kernel sum in different orders).
     static let decodeTolerance = 1e-4
 
-    @Test(arguments: [QuantType.q8_0, .q4_0])
-    func kernelsMatchTheirReferenceAndTheDequantizedProduct(type: QuantType) throws {
+    @Test(arguments: QuantType.allCases)
+    func blockKernelsMatchTheDequantizedProduct(type: QuantType) throws {
         var rng = SplitMix64(seed: 11)
         let rows = 70, cols = 512
         let values = rng.floats(rows * cols)
@@ -27,32 +27,56 @@ import VLVerify
         try values.withUnsafeBufferPointer { v in try blocks.withUnsafeMutableBytes { try Quantizer.quantize(type, rows: v, rowLength: cols, into: $0) } }
         var dequantized = [Float](repeating: 0, count: rows * cols)
         try blocks.withUnsafeBytes { b in try dequantized.withUnsafeMutableBufferPointer { try Quantizer.dequantizeRef(type, blocks: b, rowLength: cols, into: $0) } }
-        var fast = [Float](repeating: .nan, count: rows), ref = [Float](repeating: .nan, count: rows)
-        let (kernel, reference) = type == .q8_0 ? (vl_gemv_q8_0, vl_gemv_q8_0_ref) : (vl_gemv_q4_0, vl_gemv_q4_0_ref)
+        // The kernel the decoder uses for this format, and the plain reference where one exists.
+        var outputs: [(String, [Float])] = []
         blocks.withUnsafeBufferPointer { b in
-            kernel(b.baseAddress, x, &fast, Int64(cols), 0, Int64(rows))
-            reference(b.baseAddress, x, &ref, Int64(cols), 0, Int64(rows))
+            func run(_ name: String, _ kernel: (UnsafePointer<UInt8>?, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int64, Int64, Int64) -> Void) {
+                var y = [Float](repeating: .nan, count: rows)
+                kernel(b.baseAddress, x, &y, Int64(cols), 0, Int64(rows))
+                outputs.append((name, y))
+            }
+            switch type {
+            case .q8_0: run("q8_0", vl_gemv_q8_0); run("q8_0 ref", vl_gemv_q8_0_ref)
+            case .q4_0: run("q4_0", vl_gemv_q4_0); run("q4_0 ref", vl_gemv_q4_0_ref)
+            case .q4_1, .q4_k, .q6_k:
+                let dequantize: vl_dequantize_blocks = type == .q4_1 ? vl_dequantize_q4_1 : type == .q4_k ? vl_dequantize_q4_k : vl_dequantize_q6_k
+                run(type.rawValue) { vl_gemv_dequantized(dequantize, Int64(type.elementsPerBlock), Int64(type.bytesPerBlock), $0, $1, $2, $3, $4, $5) }
+            }
         }
+        try #require(!outputs.isEmpty)
+        Self.expectProducts(outputs, matrix: dequantized, x: x, rows: rows, cols: cols)
+    }
+
+    @Test func f16KernelMatchesTheWidenedProduct() {
+        var rng = SplitMix64(seed: 12)
+        let rows = 9, cols = 300  // not a multiple of the 256-value chunk
+        let halves = rng.floats(rows * cols).map { FloatConversion.float16FromFloat($0) }
+        let x = rng.floats(cols)
+        var y = [Float](repeating: .nan, count: rows)
+        vl_gemv_f16(halves, x, &y, Int64(cols), 0, Int64(rows))
+        Self.expectProducts([("f16", y)], matrix: halves.map(FloatConversion.floatFromFloat16), x: x, rows: rows, cols: cols)
+    }
+
+    /// Each output row against Σ W[r, c]·x[c] in double.
+    static func expectProducts(_ outputs: [(String, [Float])], matrix: [Float], x: [Float], rows: Int, cols: Int) {
         for r in 0..<rows {
             var want = 0.0, scale = 0.0
             for c in 0..<cols {
-                want += Double(dequantized[r * cols + c]) * Double(x[c])
-                scale += abs(Double(dequantized[r * cols + c]) * Double(x[c]))
+                want += Double(matrix[r * cols + c]) * Double(x[c])
+                scale += abs(Double(matrix[r * cols + c]) * Double(x[c]))
             }
-            #expect(abs(Double(ref[r]) - want) <= Self.kernelTolerance * scale, "ref row \(r)")
-            #expect(abs(Double(fast[r]) - want) <= Self.kernelTolerance * scale, "row \(r)")
+            for (name, y) in outputs { #expect(abs(Double(y[r]) - want) <= kernelTolerance * scale, "\(name) row \(r)") }
         }
     }
 
-    @Test(arguments: [QuantRecipe.q8_0, .q4_0])
-    func oneTokenStepsMatchPrefill(recipe: QuantRecipe) throws {
+    /// Files whose layer matrices are F16, Q8_0, Q4_0 and Q4_K (with Q6_K beside them), so every
+    /// fused kernel runs inside a real decoder.
+    @Test(arguments: [("keep", StorageType.plain(.f16)), ("q8_0", .blocks(.q8_0)), ("q4_0", .blocks(.q4_0)), ("q4_k_m", .blocks(.q4_k))])
+    func oneTokenStepsMatchPrefill(variant: String, storage: StorageType) throws {
         let ref = try LlamaParityTests.reference()
-        let path = recipe == .q8_0 ? Samples.llmQ8 : Samples.llmQ4_0
+        let path = ["keep": Samples.llmKeep, "q8_0": Samples.llmQ8, "q4_0": Samples.llmQ4_0, "q4_k_m": Samples.llmQ4KM][variant]!
         let decoder = try LlamaDecoder(weights: Weights(path: path))
-        // The layers' matrices are in the recipe's block format, so the steps take the fused kernels.
-        let format: BlockFormat = recipe == .q8_0 ? .q8_0 : .q4_0
-        #expect(decoder.weights.storage(of: "llm.layers.0.mlp.down.weight") == .blocks(format))
-        #expect(decoder.weights.storage(of: "llm.layers.1.attn.q.weight") == .blocks(format))
+        #expect(decoder.weights.storage(of: "llm.layers.0.attn.q.weight") == storage)
         let ids = ref.ids, V = decoder.config.vocab
         let prefill = try decoder.forward(embeddings: try decoder.embed(ids), count: ids.count,
                                           state: decoder.makeRunState(capacity: 64), on: .standard)

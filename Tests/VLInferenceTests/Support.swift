@@ -27,11 +27,12 @@ enum Samples {
     static let q4: String = requantize(keep, to: .q4_k_m, name: "q4_k_m")
 
     /// The sample LLM (`Fixtures/samples/llama-hf`, F16 weights) kept as stored, widened to F32, and
-    /// quantized with the `q8_0` and `q4_0` recipes.
+    /// quantized with the `q8_0`, `q4_0` and `q4_k_m` recipes.
     static let llmKeep: String = convert(dtype: .keep, name: "llm-keep", inputs: ["llama-hf"])
     static let llmF32: String = convert(dtype: .f32, name: "llm-f32", inputs: ["llama-hf"])
     static let llmQ8: String = requantize(llmKeep, to: .q8_0, name: "llm-q8_0")
     static let llmQ4_0: String = requantize(llmKeep, to: .q4_0, name: "llm-q4_0")
+    static let llmQ4KM: String = requantize(llmKeep, to: .q4_k_m, name: "llm-q4_k_m")
     static let llmReference = "\(root)/Fixtures/reference/sample_llm.safetensors"
 
     static func convert(dtype: ConversionPlan.DTypeRule, name: String,
