@@ -8,9 +8,12 @@ public struct GenerationResult: Sendable {
     /// Why it ended.
     public var stop: StopReason
     public var prefillSeconds: Double
+    /// Prefill plus picking the first token.
     public var timeToFirstToken: Double
+    /// One-token forward passes after the first token, and the time they took.
+    public var decodeSteps: Int
     public var decodeSeconds: Double
-    public var decodeTokensPerSecond: Double { ids.count > 1 ? Double(ids.count - 1) / decodeSeconds : 0 }
+    public var decodeTokensPerSecond: Double { decodeSteps > 0 ? Double(decodeSteps) / decodeSeconds : 0 }
 
     public enum StopReason: String, Sendable { case stopSequence = "stop", maxNewTokens = "length" }
 }
@@ -42,9 +45,10 @@ public struct Generator: Sendable {
             try decoder.forward(embeddings: embeddings, count: count, state: state, logits: .last, on: context)
         }
         var logits = first
-        var decodeSeconds = 0.0, stop = GenerationResult.StopReason.maxNewTokens
+        var decodeSeconds = 0.0, decodeSteps = 0, firstToken = prefill, stop = GenerationResult.StopReason.maxNewTokens
         while generated.count < parameters.maxNewTokens {
-            let next = pick(&logits, sequence: ids, sampler: &sampler)
+            let (next, pickSeconds) = timed { pick(&logits, sequence: ids, sampler: &sampler) }
+            if generated.isEmpty { firstToken += pickSeconds }
             generated.append(next)
             ids.append(next)
             if let s = stopSequences.first(where: { generated.count >= $0.count && Array(generated.suffix($0.count)) == $0 }) {
@@ -59,9 +63,10 @@ public struct Generator: Sendable {
             }
             logits = row
             decodeSeconds += seconds
+            decodeSteps += 1
         }
-        return GenerationResult(ids: generated, stop: stop, prefillSeconds: prefill, timeToFirstToken: prefill,
-                                decodeSeconds: decodeSeconds)
+        return GenerationResult(ids: generated, stop: stop, prefillSeconds: prefill, timeToFirstToken: firstToken,
+                                decodeSteps: decodeSteps, decodeSeconds: decodeSeconds)
     }
 
     private func pick(_ logits: inout [Float], sequence: [Int], sampler: inout Sampler) -> Int {
