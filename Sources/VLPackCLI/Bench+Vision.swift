@@ -106,7 +106,7 @@ extension Bench {
                 }
                 return Array(values.prefix(frames * perFrame))
             }
-            return SyntheticFrames.values(count: frames * perFrame)
+            return SyntheticInput.frames(count: frames * perFrame)
         }
 
         static func peakRSSBytes() -> Int {

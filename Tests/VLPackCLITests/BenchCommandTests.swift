@@ -30,4 +30,22 @@ struct BenchCommandTests {
         #expect(r.status != 0)
         #expect(r.stderr.contains("input.frames"))
     }
+
+    /// `bench llm` on the sample LLM: rates consistent with the token counts, weight bytes per token
+    /// equal to the file's llm tensors but the embedding table, and the limits measured.
+    @Test func llmReportsPrefillDecodeAndLimits() throws {
+        let llm = "\(VerifyReferenceTests.folder)/bench-llm.vlpack"
+        try #require(try CLI.run(["convert", "Fixtures/samples/llama-hf", "-o", llm]).status == 0)
+        let r = try CLI.run(["bench", "llm", llm, "--prompt-tokens", "16", "--gen-tokens", "8", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try VerifyReferenceTests.parse(r.stdout)
+        #expect(json[key: "pp_tokens"]?.int == 16 && json[key: "tg_tokens"]?.int == 8)
+        #expect((json[key: "pp_tokens_per_s"]?.double ?? 0) > 0 && (json[key: "tg_tokens_per_s"]?.double ?? 0) > 0)
+        // The sample: 2 layers of 4·256² + 3·256·768, the final norm and lm_head 512×256, norms 2·256 per layer, all F16.
+        let streamed = 2 * (4 * 256 * 256 + 3 * 256 * 768 + 2 * 256) + 256 + 512 * 256
+        #expect(json[key: "weight_bytes_per_token"]?.int == 2 * streamed)
+        let tg = try #require(json[key: "tg_tokens_per_s"]?.double), gb = try #require(json[key: "tg_weight_gb_per_s"]?.double)
+        #expect(abs(gb - Double(2 * streamed) * tg / 1e9) <= 1e-9 * gb)
+        #expect((json[key: "memory_read_gb_per_s"]?.double ?? 0) > 0 && (json[key: "gemm"]?[key: "gflops"]?.double ?? 0) > 0)
+    }
 }
