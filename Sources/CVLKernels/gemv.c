@@ -132,3 +132,36 @@ void vl_gemv_f16(const uint16_t *w, const float *x, float *y, int64_t cols, int6
         y[r] = sum;
     }
 }
+
+/* Q4_K: 144 bytes per 256 values: f16 d, f16 dmin, 12 bytes of packed 6-bit (scale, min) for 8
+ * sub-blocks of 32, then 128 bytes of 4-bit q (sub-blocks 2k and 2k+1 share 32 bytes: low and high
+ * nibbles); value = d·scale·q − dmin·min. Per sub-block: d·scale·Σq·x − dmin·min·Σx. */
+VL_GEMV_CLONES
+void vl_gemv_q4_k(const uint8_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end) {
+    const int64_t blocks = cols / 256;
+    for (int64_t r = row_begin; r < row_end; r++) {
+        const uint8_t *row = w + r * blocks * 144;
+        float total = 0;
+        for (int64_t b = 0; b < blocks; b++) {
+            const uint8_t *blk = row + b * 144;
+            const float d = vl_load_f16(blk), dmin = vl_load_f16(blk + 2);
+            const float *xb = x + b * 256;
+            for (int j = 0; j < 8; j++) {
+                int sc, m;
+                vl_q4k_unpack(blk + 4, j, &sc, &m);
+                const uint8_t *q = blk + 16 + 32 * (j / 2);
+                const int shift = (j & 1) * 4;
+                const float *xs = xb + 32 * j;
+                float qx[16] = {0}, sx[16] = {0};
+                for (int i = 0; i < 16; i++) {
+                    qx[i] = (float)((q[i] >> shift) & 0xF) * xs[i] + (float)((q[i + 16] >> shift) & 0xF) * xs[i + 16];
+                    sx[i] = xs[i] + xs[i + 16];
+                }
+                float sq = 0, ss = 0;
+                for (int i = 0; i < 16; i++) { sq += qx[i]; ss += sx[i]; }
+                total += d * (float)sc * sq - dmin * (float)m * ss;
+            }
+        }
+        y[r] = total;
+    }
+}

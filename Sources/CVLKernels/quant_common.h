@@ -62,4 +62,13 @@ static inline int vl_nearest_int(float v) {
     memcpy(&i, &t, 4);
     return (i & 0x007FFFFF) - 0x00400000;
 }
+/// Q4_K's 6-bit scale and min of sub-block j (0..7) from the block's 12 packed bytes `s`.
+static inline __attribute__((always_inline)) void vl_q4k_unpack(const uint8_t *s, int j, int *sc, int *m) {
+    if (j < 4) { *sc = s[j] & 63; *m = s[j + 4] & 63; }
+    else {
+        *sc = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
+        *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+    }
+}
+
 #endif

@@ -313,20 +313,12 @@ void vl_quantize_q6_k(const float *x, uint8_t *y, size_t nblocks, int simd) {
     for (size_t b = 0; b < nblocks; b++) q6_k_block(x + QK * b, y + Q6K_BYTES * b, avx2);
 }
 
-static void q4k_unpack(const uint8_t *s, int j, int *sc, int *m) {
-    if (j < 4) { *sc = s[j] & 63; *m = s[j + 4] & 63; }
-    else {
-        *sc = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
-        *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
-    }
-}
-
 void vl_dequantize_q4_k(const uint8_t *y, float *x, size_t nblocks) {
     for (size_t b = 0; b < nblocks; b++, y += Q4K_BYTES, x += QK) {
         const float d = vl_load_f16(y), dmin = vl_load_f16(y + 2);
         for (int j = 0; j < 8; j++) {
             int sc, m;
-            q4k_unpack(y + 4, j, &sc, &m);
+            vl_q4k_unpack(y + 4, j, &sc, &m);
             const float ds = d * (float)sc, dm = dmin * (float)m;
             const uint8_t *q = y + 16 + 32 * (j / 2);
             const int shift = (j & 1) * 4;

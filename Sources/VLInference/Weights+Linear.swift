@@ -5,7 +5,7 @@ extension Weights {
     /// y[r] = W[r, :]·x for rows [begin, end), reading the stored bytes of W directly.
     typealias VectorKernel = @Sendable (UnsafeRawPointer, UnsafePointer<Float>, UnsafeMutablePointer<Float>, _ cols: Int, Range<Int>) -> Void
 
-    /// The matrix-vector kernel of a storage type: specialized ones for Q8_0 and Q4_0, each other block
+    /// The matrix-vector kernel of a storage type: specialized ones for Q8_0, Q4_0 and Q4_K, each other block
     /// format through its exact dequantizer one block at a time, F16 in 256-value chunks. nil: none
     /// (F32 is used in place by sgemm; BF16 converts).
     static func vectorKernel(for storage: StorageType) -> VectorKernel? {
@@ -25,7 +25,10 @@ extension Weights {
                 vl_gemv_q4_0(w.assumingMemoryBound(to: UInt8.self), x, y, Int64(cols), Int64(rows.lowerBound), Int64(rows.upperBound))
             }
         case .blocks(.q4_1): return blocks(vl_dequantize_q4_1, .q4_1)
-        case .blocks(.q4_k): return blocks(vl_dequantize_q4_k, .q4_k)
+        case .blocks(.q4_k):
+            return { w, x, y, cols, rows in
+                vl_gemv_q4_k(w.assumingMemoryBound(to: UInt8.self), x, y, Int64(cols), Int64(rows.lowerBound), Int64(rows.upperBound))
+            }
         case .blocks(.q6_k): return blocks(vl_dequantize_q6_k, .q6_k)
         case .plain(.f16):
             return { w, x, y, cols, rows in

@@ -38,8 +38,11 @@ import VLVerify
             switch type {
             case .q8_0: run("q8_0", vl_gemv_q8_0); run("q8_0 ref", vl_gemv_q8_0_ref)
             case .q4_0: run("q4_0", vl_gemv_q4_0); run("q4_0 ref", vl_gemv_q4_0_ref)
-            case .q4_1, .q4_k, .q6_k:
-                let dequantize: vl_dequantize_blocks = type == .q4_1 ? vl_dequantize_q4_1 : type == .q4_k ? vl_dequantize_q4_k : vl_dequantize_q6_k
+            case .q4_k:
+                run("q4_k", vl_gemv_q4_k)
+                run("q4_k dequantized") { vl_gemv_dequantized(vl_dequantize_q4_k, 256, 144, $0, $1, $2, $3, $4, $5) }
+            case .q4_1, .q6_k:
+                let dequantize: vl_dequantize_blocks = type == .q4_1 ? vl_dequantize_q4_1 : vl_dequantize_q6_k
                 run(type.rawValue) { vl_gemv_dequantized(dequantize, Int64(type.elementsPerBlock), Int64(type.bytesPerBlock), $0, $1, $2, $3, $4, $5) }
             }
         }

@@ -94,6 +94,7 @@ void vl_gemv_q8_0(const uint8_t *w, const float *x, float *y, int64_t cols, int6
 void vl_gemv_q8_0_ref(const uint8_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
 void vl_gemv_q4_0(const uint8_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
 void vl_gemv_q4_0_ref(const uint8_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
+void vl_gemv_q4_k(const uint8_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
 /// A format's whole-block dequantizer (vl_dequantize_q4_1, _q4_k, _q6_k, ...).
 typedef void (*vl_dequantize_blocks)(const uint8_t *y, float *x, size_t nblocks);
 /// Any block format of at most 256 values per block, through its exact dequantizer one block at a time.
