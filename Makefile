@@ -86,10 +86,10 @@ SANITIZE_TSAN := --sanitize=thread --scratch-path .build-tsan
 TSAN_SUITES   := VLInferenceTests|VLQuantTests|VLQuantizeTests|VLPackCLITests
 test-sanitize: deps
 	$(SWIFT) build --build-tests $(SANITIZE_ASAN)
-	LSAN_OPTIONS=suppressions=$(CURDIR)/Sanitizers/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 SWIFT_BACKTRACE=enable=no \
+	VLPACK_SANITIZED=1 LSAN_OPTIONS=suppressions=$(CURDIR)/Sanitizers/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 SWIFT_BACKTRACE=enable=no \
 	  VLPACK_BINARY=$(CURDIR)/.build-asan/debug/vlpack $(SWIFT) test --skip-build $(SANITIZE_ASAN)
 	$(SWIFT) build --build-tests $(SANITIZE_TSAN)
-	TSAN_OPTIONS=halt_on_error=1 SWIFT_BACKTRACE=enable=no \
+	VLPACK_SANITIZED=1 TSAN_OPTIONS=halt_on_error=1 SWIFT_BACKTRACE=enable=no \
 	  VLPACK_BINARY=$(CURDIR)/.build-tsan/debug/vlpack $(SWIFT) test --skip-build $(SANITIZE_TSAN) --filter '$(TSAN_SUITES)'
 
 # libFuzzer under AddressSanitizer, seeded with the fixtures. FUZZ_SECONDS per parser. Only the

@@ -42,6 +42,8 @@ public final class AtomicFile {
     private var droppedUpTo = 0
     /// Write-back started (not yet waited for) below this offset.
     private var startedUpTo = 0
+    /// Slot in the signal handlers' list of temporary files (-1: none).
+    private var cleanupSlot: Int32 = -1
 
     /// Creates the temporary file. Throws `.overwritesInput` when `path` names the same file as one
     /// of `inputs` (same device and inode, or same resolved path): replacing an input that is still
@@ -58,7 +60,7 @@ public final class AtomicFile {
         fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io(path: temporaryPath, operation: "create", errno: errno) }
         // Removed by the signal handlers (`vl_cleanup_install_signal_handlers`) on Ctrl-C as well.
-        _ = vl_cleanup_register(temporaryPath)
+        cleanupSlot = vl_cleanup_register(temporaryPath)
         buffer.reserveCapacity(Self.capacity)
     }
 
@@ -118,7 +120,7 @@ public final class AtomicFile {
             fd = -1
             guard result == 0 else { throw AtomicFileError.io(path: temporaryPath, operation: "close", errno: errno) }
             guard rename(temporaryPath, path) == 0 else { throw AtomicFileError.io(path: path, operation: "rename", errno: errno) }
-            vl_cleanup_unregister(temporaryPath)
+            unregisterCleanup()
         } catch {
             abandon()
             throw error
@@ -142,9 +144,15 @@ public final class AtomicFile {
         }
         // Also after a failed close or rename in `commit()`, when the descriptor is already gone.
         unlink(temporaryPath)
-        vl_cleanup_unregister(temporaryPath)
+        unregisterCleanup()
         abandoned = true
         buffer.removeAll()
+    }
+
+    /// At most once per slot: after this the slot may belong to another file.
+    private func unregisterCleanup() {
+        vl_cleanup_unregister(cleanupSlot)
+        cleanupSlot = -1
     }
 
     private func requireOpen() throws(AtomicFileError) {
