@@ -2,7 +2,7 @@
 # are missing (as root: apt-get update && apt-get install -y ...).
 SWIFT        ?= swift
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS ?= pickle zip safetensors vlpack
+FUZZ_TARGETS ?= pickle zip safetensors vlpack tokenizer-model json
 FUZZ_DIR     ?= .build-fuzz
 # --sanitize=fuzzer alone instruments only the harness, not the library modules it calls: without
 # these flags libFuzzer runs blind (about 30 counters instead of thousands).
@@ -14,7 +14,7 @@ DEBIAN_PACKAGES := pkg-config libopenblas-dev libzip-dev \
                    libavformat-dev libavcodec-dev libswresample-dev libswscale-dev libavutil-dev \
                    libjpeg62-turbo-dev
 
-.PHONY: deps build release demo test test-faults fuzz clean
+.PHONY: deps build release demo test test-faults test-sanitize fuzz clean
 
 deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
@@ -76,15 +76,41 @@ test-faults: deps
 	$(SWIFT) build --build-tests
 	VLPACK_FAULT_TESTS=1 $(SWIFT) test --skip-build --filter 'FaultTests|BadPathTests|AtomicFileTests|MappedFileFaultTests'
 
-# libFuzzer under AddressSanitizer, seeded with the fixtures. FUZZ_SECONDS per parser.
-fuzz: deps release
+# The test suite under sanitizers; not part of `make test` (CI's 20-minute budget). Measured here
+# (2 cores, two fuzzers running beside it): cold builds ~2.5 min each, ASan tests ~1.5 min, TSan
+# tests ~1.5 min, so ~8 min from scratch and ~3 min when the sanitizer builds are current.
+# - AddressSanitizer (with LeakSanitizer) over every suite, and UndefinedBehaviorSanitizer over the
+#   C targets: swiftc rejects -sanitize=undefined on Linux, so UBSan goes to clang only (-Xcc); Swift
+#   code traps on overflow and bounds by itself. The CLI suites run the ASan build of vlpack.
+# - ThreadSanitizer over the suites that run threads: VLInferenceTests (ExecutionContext workers: GEMM column
+#   panels, attention heads, element-wise chunks, vision parity), VLQuantTests and VLQuantizeTests
+#   (quantizer row parts, streaming quantizer tiles) and VLPackCLITests (embed/verify/bench through
+#   the TSan build of vlpack). The other suites are single-threaded.
+# Not run under either: FullSizeParity and the benches (gated on VLPACK_FULL_DIR etc., as in
+# `make test`). Suppressions (toolchain libraries only, with reasons) are in Sanitizers/.
+SANITIZE_ASAN := --sanitize=address -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined --scratch-path .build-asan
+SANITIZE_TSAN := --sanitize=thread --scratch-path .build-tsan
+TSAN_SUITES   := VLInferenceTests|VLQuantTests|VLQuantizeTests|VLPackCLITests
+test-sanitize: deps
+	$(SWIFT) build --build-tests $(SANITIZE_ASAN)
+	VLPACK_SANITIZED=1 LSAN_OPTIONS=suppressions=$(CURDIR)/Sanitizers/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 SWIFT_BACKTRACE=enable=no \
+	  VLPACK_BINARY=$(CURDIR)/.build-asan/debug/vlpack $(SWIFT) test --skip-build $(SANITIZE_ASAN)
+	$(SWIFT) build --build-tests $(SANITIZE_TSAN)
+	VLPACK_SANITIZED=1 TSAN_OPTIONS=halt_on_error=1 SWIFT_BACKTRACE=enable=no \
+	  VLPACK_BINARY=$(CURDIR)/.build-tsan/debug/vlpack $(SWIFT) test --skip-build $(SANITIZE_TSAN) --filter '$(TSAN_SUITES)'
+
+# libFuzzer under AddressSanitizer, seeded with the fixtures. FUZZ_SECONDS per parser. Only the
+# vlpack corpus needs the release binary (it converts its seed), so only that target builds it.
+# SWIFT_BACKTRACE=enable=no: after a Swift trap the runtime's backtracer reads memory ASan reports
+# as a heap-buffer-overflow in CrashHandlerLinux.cpp, hiding the trap; libFuzzer prints the stack.
+fuzz: deps $(if $(filter vlpack,$(FUZZ_TARGETS)),release)
 	@for t in $(FUZZ_TARGETS); do \
 	  $(SWIFT) build --scratch-path $(FUZZ_DIR) --product fuzz-$$t --sanitize=fuzzer --sanitize=address $(FUZZ_COVERAGE) || exit 1; \
 	  mkdir -p $(FUZZ_DIR)/corpus-$$t; \
 	  VLPACK=$(BIN_RELEASE) Fixtures/fuzz-seeds.sh $$t $(FUZZ_DIR)/corpus-$$t; \
-	  $(FUZZ_DIR)/debug/fuzz-$$t $(FUZZ_DIR)/corpus-$$t -max_total_time=$(FUZZ_SECONDS) -max_len=2097152 \
+	  SWIFT_BACKTRACE=enable=no $(FUZZ_DIR)/debug/fuzz-$$t $(FUZZ_DIR)/corpus-$$t -max_total_time=$(FUZZ_SECONDS) -max_len=2097152 \
 	    -rss_limit_mb=4096 -timeout=20 -artifact_prefix=$(FUZZ_DIR)/crash-$$t- 2>&1 | tee $(FUZZ_DIR)/fuzz-$$t.log | grep -E "INITED|DONE|Done|ERROR|crash" ; \
 	done
 
 clean:
-	rm -rf .build $(FUZZ_DIR)
+	rm -rf .build $(FUZZ_DIR) .build-asan .build-tsan

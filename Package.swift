@@ -13,6 +13,8 @@ let package = Package(
         .executable(name: "fuzz-zip", targets: ["FuzzZip"]),
         .executable(name: "fuzz-safetensors", targets: ["FuzzSafetensors"]),
         .executable(name: "fuzz-vlpack", targets: ["FuzzVLPack"]),
+        .executable(name: "fuzz-tokenizer-model", targets: ["FuzzTokenizerModel"]),
+        .executable(name: "fuzz-json", targets: ["FuzzJSON"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -79,6 +81,8 @@ let package = Package(
         .executableTarget(name: "FuzzZip", dependencies: ["VLTorch"]),
         .executableTarget(name: "FuzzSafetensors", dependencies: ["VLSafetensors"]),
         .executableTarget(name: "FuzzVLPack", dependencies: ["VLPackFormat", "VLCore"]),
+        .executableTarget(name: "FuzzTokenizerModel", dependencies: ["VLTokenizer"]),
+        .executableTarget(name: "FuzzJSON", dependencies: ["VLConvert", "VLCore"]),
 
         // Helpers shared by the test suites (the fixed-seed generator, running child processes).
         .target(name: "VLTestSupport", path: "Tests/VLTestSupport"),

@@ -6,16 +6,21 @@
 // The handler only calls async-signal-safe unlink().
 #include "vl_kernels.h"
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define VL_MAX_TEMP_FILES 32
-static char *volatile temp_paths[VL_MAX_TEMP_FILES];
+/* Atomic slots: outputs of concurrent writers (threads) register and unregister at once. With plain
+ * stores two threads could claim the same slot (one path then never removed; ThreadSanitizer
+ * reported the race between two commits). Lock-free atomics stay usable from the signal handler.
+ * A slot is freed only by the writer that registered it. */
+static _Atomic(char *) temp_paths[VL_MAX_TEMP_FILES];
 
 void vl_cleanup_remove_registered(void) {
     for (int i = 0; i < VL_MAX_TEMP_FILES; i++) {
-        char *p = temp_paths[i];
+        char *p = atomic_load(&temp_paths[i]);
         if (p) unlink(p);
     }
 }
@@ -27,24 +32,20 @@ static void remove_temps_and_reraise(int sig) {
 }
 
 int vl_cleanup_register(const char *path) {
+    char *copy = strdup(path);
+    if (!copy) return -1;
     for (int i = 0; i < VL_MAX_TEMP_FILES; i++) {
-        if (!temp_paths[i]) {
-            temp_paths[i] = strdup(path);
-            return temp_paths[i] ? 0 : -1;
-        }
+        char *empty = NULL;
+        if (atomic_compare_exchange_strong(&temp_paths[i], &empty, copy)) return i;
     }
+    free(copy);
     return -1;
 }
 
-void vl_cleanup_unregister(const char *path) {
-    for (int i = 0; i < VL_MAX_TEMP_FILES; i++) {
-        char *p = temp_paths[i];
-        if (p && strcmp(p, path) == 0) {
-            temp_paths[i] = NULL;
-            free(p);
-            return;
-        }
-    }
+/* By slot, not by name: comparing names would read other writers' strings while they free them. */
+void vl_cleanup_unregister(int slot) {
+    if (slot < 0 || slot >= VL_MAX_TEMP_FILES) return;
+    free(atomic_exchange(&temp_paths[slot], NULL));
 }
 
 void vl_cleanup_install_signal_handlers(void) {

@@ -12,6 +12,7 @@
 #include "vl_kernels.h"
 #include "quant_common.h"
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -21,13 +22,16 @@
 
 int vl_quant_cpu_has_avx2(void) {
 #if VL_X86
-    static int cached = -1;
-    // Benign race: every thread computes the same value.
-    if (cached < 0) {
+    // Every thread computes the same value, so relaxed order suffices; a plain int here was a data
+    // race (undefined behaviour, reported by ThreadSanitizer when two workers widen f16 at once).
+    static _Atomic int cached = -1;
+    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (v < 0) {
         __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+        v = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+        atomic_store_explicit(&cached, v, memory_order_relaxed);
     }
-    return cached;
+    return v;
 #else
     return 0;
 #endif

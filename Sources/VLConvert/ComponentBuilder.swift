@@ -59,25 +59,9 @@ struct ComponentBuilder {
         try checkComplete(ints)
     }
 
-    /// defaults → config.json/params.json → values read off shapes → `--config` → derived values.
     private mutating func assembleConfig() throws {
-        for (k, v) in map.defaults { config.set(k, v) }
-        for (k, v) in input.fileConfig { config.set(k, v) }
-        let overrides = options.configOverrides[key: map.component]?.objectEntries ?? []
-        let overridden = Set(overrides.map(\.key))
-        for (key, tensor, dim) in map.fromShapes where !overridden.contains(key) {
-            if let e = input.shards[0].entry(named: map.root + tensor), dim < e.shape.count {
-                config.set(key, JSONValue(e.shape[dim]))
-            }
-        }
-        for (k, v) in overrides { config.set(k, v) }
-        for (key, expression) in map.derived where !overridden.contains(key) {
-            do {
-                config.set(key, JSONValue(try ShapeExpression.evaluate(expression, config.integers)))
-            } catch {
-                throw ConvertError.invalidConfig(component: map.component, reason: "\(key) = \(expression): \(error)")
-            }
-        }
+        let source = input.shards[0]
+        config = try map.configValues(fileConfig: input.fileConfig, overrides: options.configOverrides) { source.entry(named: $0)?.shape }
     }
 
     private func matchingRule(_ name: String, _ ints: [String: Int]) throws -> (ModelMap.TensorRule, [String: String])? {
@@ -186,5 +170,38 @@ struct ComponentBuilder {
                 throw ConvertError.missingTensor(component: map.component, tensor: missing)
             }
         }
+    }
+}
+
+extension ModelMap {
+    /// The component's hyperparameters as a conversion assembles them: defaults →
+    /// config.json/params.json (`fileConfig`) → values read off shapes (`shape(of:)` gets the full
+    /// source name) → the `--config` document's member for this component → derived values.
+    public func config(fileConfig: [(key: String, value: JSONValue)], overrides: JSONValue,
+                       shape: (String) -> [Int]?) throws -> [(key: String, value: JSONValue)] {
+        try configValues(fileConfig: fileConfig, overrides: overrides, shape: shape).entries
+    }
+
+    func configValues(fileConfig: [(key: String, value: JSONValue)], overrides document: JSONValue,
+                      shape: (String) -> [Int]?) throws -> ComponentConfigValues {
+        var config = ComponentConfigValues()
+        for (k, v) in defaults { config.set(k, v) }
+        for (k, v) in fileConfig { config.set(k, v) }
+        let overrides = document[key: component]?.objectEntries ?? []
+        let overridden = Set(overrides.map(\.key))
+        for (key, tensor, dim) in fromShapes where !overridden.contains(key) {
+            if let s = shape(root + tensor), dim < s.count {
+                config.set(key, JSONValue(s[dim]))
+            }
+        }
+        for (k, v) in overrides { config.set(k, v) }
+        for (key, expression) in derived where !overridden.contains(key) {
+            do {
+                config.set(key, JSONValue(try ShapeExpression.evaluate(expression, config.integers)))
+            } catch {
+                throw ConvertError.invalidConfig(component: component, reason: "\(key) = \(expression): \(error)")
+            }
+        }
+        return config
     }
 }

@@ -88,38 +88,11 @@ struct ConversionInput {
         return try attributing(to: path) { try JSONValue.parse(file.bytes) }
     }
 
-    /// HF `config.json` → canonical LLM config keys.
     static func hfConfig(_ path: String) throws -> [(key: String, value: JSONValue)] {
-        let c = try readJSON(path)
-        if let kv = c[key: "num_key_value_heads"]?.int, let h = c[key: "num_attention_heads"]?.int, kv != h {
-            throw ConvertError.invalidConfig(component: ComponentName.llm.rawValue, reason: "\(path): grouped-query attention (\(kv) kv heads) is not a Video-LLaMA decoder")
-        }
-        let mapping = [("hidden_size", "hidden"), ("num_hidden_layers", "layers"), ("num_attention_heads", "heads"),
-                       ("intermediate_size", "intermediate"), ("vocab_size", "vocab"), ("rms_norm_eps", "norm_eps"),
-                       ("max_position_embeddings", "max_position")]
-        return mapping.compactMap { from, to in c[key: from].map { (to, $0) } }
+        try LLMConfigFile.hf(readJSON(path), origin: path)
     }
 
-    /// Meta `params.json` → canonical LLM config keys. The FFN width follows Meta's rule:
-    /// multiple_of · ⌈int(ffn_dim_multiplier · int(8·dim/3)) / multiple_of⌉.
     static func metaParams(_ path: String) throws -> [(key: String, value: JSONValue)] {
-        let p = try readJSON(path)
-        guard let dim = p[key: "dim"]?.int, let layers = p[key: "n_layers"]?.int, let heads = p[key: "n_heads"]?.int else {
-            throw ConvertError.invalidConfig(component: ComponentName.llm.rawValue, reason: "\(path): needs dim, n_layers and n_heads")
-        }
-        if let kv = p[key: "n_kv_heads"]?.int, kv != heads {
-            throw ConvertError.invalidConfig(component: ComponentName.llm.rawValue, reason: "\(path): grouped-query attention (\(kv) kv heads) is not a Video-LLaMA decoder")
-        }
-        let multiple = p[key: "multiple_of"]?.int ?? 256
-        var hidden = Int(Double(8 * dim) / 3)
-        if let m = p[key: "ffn_dim_multiplier"]?.double { hidden = Int(m * Double(hidden)) }
-        let intermediate = multiple * ((hidden + multiple - 1) / multiple)
-        var out: [(key: String, value: JSONValue)] = [
-            ("hidden", JSONValue(dim)), ("layers", JSONValue(layers)), ("heads", JSONValue(heads)),
-            ("intermediate", JSONValue(intermediate)),
-        ]
-        if let eps = p[key: "norm_eps"] { out.append(("norm_eps", eps)) }
-        if let v = p[key: "vocab_size"]?.int, v > 0 { out.append(("vocab", JSONValue(v))) }
-        return out
+        try LLMConfigFile.meta(readJSON(path), origin: path)
     }
 }

@@ -90,12 +90,19 @@ extension ConversionPlan {
 /// Ordered config values with integer views for shape expressions.
 struct ComponentConfigValues {
     private(set) var entries: [(key: String, value: JSONValue)] = []
+    /// Key → position in `entries`, so a `--config` with many keys costs O(keys), not O(keys²).
+    private var position: [String: Int] = [:]
 
     mutating func set(_ key: String, _ value: JSONValue) {
-        if let i = entries.firstIndex(where: { $0.key == key }) { entries[i].value = value } else { entries.append((key, value)) }
+        if let i = position[key] {
+            entries[i].value = value
+        } else {
+            position[key] = entries.count
+            entries.append((key, value))
+        }
     }
 
-    func has(_ key: String) -> Bool { entries.contains { $0.key == key } }
+    func has(_ key: String) -> Bool { position[key] != nil }
 
     var integers: [String: Int] {
         var out: [String: Int] = [:]

@@ -6,20 +6,37 @@ extension ModelMap {
     /// Every map shipped with VLPack, by family. Loaded from the package's `Maps` resources (the
     /// same files as `Formats/maps/`). Cost: parses a few small JSON files.
     public static func bundled() throws -> [ComponentFamily: ModelMap] {
+        try load(documents: bundledDocuments())
+    }
+
+    /// The parsed map files shipped with VLPack, by file name (fragments included).
+    public static func bundledDocuments() throws -> [String: JSONValue] {
         guard let folder = Bundle.module.resourceURL?.appendingPathComponent("Maps") else {
             throw ConvertError.invalidMap(map: "(bundle)", reason: "model maps are missing from the installation")
         }
-        return try load(folder: folder.path)
+        return try documents(folder: folder.path)
     }
 
     /// Loads every `*.json` map in `folder`; files with `"fragment"` are included by the others.
     public static func load(folder: String) throws -> [ComponentFamily: ModelMap] {
+        try load(documents: documents(folder: folder))
+    }
+
+    /// Every `*.json` file in `folder`, parsed, by file name.
+    public static func documents(folder: String) throws -> [String: JSONValue] {
         var documents: [String: JSONValue] = [:]
         for name in try FileManager.default.contentsOfDirectory(atPath: folder).sorted() where name.hasSuffix(".json") {
             let path = (folder as NSString).appendingPathComponent(name)
             let file = try MappedFile(path: path)
             documents[name] = try attributing(to: path) { try JSONValue.parse(file.bytes) }
         }
+        return documents
+    }
+
+    /// Builds the maps from parsed map files (file name → document); documents with `"fragment"`
+    /// are only included by the others. Separate from reading so the rules can be checked (and
+    /// fuzzed) without files.
+    public static func load(documents: [String: JSONValue]) throws -> [ComponentFamily: ModelMap] {
         var fragments: [String: JSONValue] = [:]
         for (_, doc) in documents { if let f = doc[key: "fragment"]?.string { fragments[f] = doc } }
         var maps: [ComponentFamily: ModelMap] = [:]
@@ -46,8 +63,8 @@ extension ModelMap {
             return (entry.key, e)
         }
         fromShapes = try (doc[key: "config_from_shapes"]?.objectEntries ?? []).map { entry in
-            guard let pair = entry.value.array, pair.count == 2, let t = pair[0].string, let d = pair[1].int else {
-                throw fail("config_from_shapes.\(entry.key) must be [tensor, dim]")
+            guard let pair = entry.value.array, pair.count == 2, let t = pair[0].string, let d = pair[1].int, d >= 0 else {
+                throw fail("config_from_shapes.\(entry.key) must be [tensor, dim] with dim ≥ 0")
             }
             return (entry.key, t, d)
         }

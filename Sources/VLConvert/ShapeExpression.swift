@@ -24,12 +24,17 @@ enum ShapeExpression {
         return v
     }
 
-    /// Recursive descent over a map-file string (a few dozen characters), so depth is bounded.
+    /// Parentheses nest at most this deep: the parser recurses once per level, and a map or
+    /// `--config` string is not trusted to be short.
+    static let maxNesting = 64
+
+    /// Recursive descent over a map-file string; `depth` bounds the recursion.
     private struct Parser {
         let chars: [Character]
         let text: String
         let values: [String: Int]
         var position = 0
+        var depth = 0
 
         mutating func skipSpaces() { while position < chars.count, chars[position] == " " { position += 1 } }
 
@@ -60,8 +65,11 @@ enum ShapeExpression {
                     guard !o else { throw .overflow(text) }
                     acc = r
                 } else {
+                    // Refuses x/0 and Int.min / -1 (the one quotient that does not fit).
                     guard rhs != 0 else { throw .overflow(text) }
-                    acc /= rhs
+                    let (r, o) = acc.dividedReportingOverflow(by: rhs)
+                    guard !o else { throw .overflow(text) }
+                    acc = r
                 }
             }
         }
@@ -71,7 +79,10 @@ enum ShapeExpression {
             guard position < chars.count else { throw .syntax(text) }
             let c = chars[position]
             if c == "(" {
+                guard depth < ShapeExpression.maxNesting else { throw .syntax(text) }
                 position += 1
+                depth += 1
+                defer { depth -= 1 }
                 let v = try sum()
                 skipSpaces()
                 guard position < chars.count, chars[position] == ")" else { throw .syntax(text) }

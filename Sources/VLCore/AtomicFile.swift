@@ -73,6 +73,8 @@ public final class AtomicFile {
     private var droppedUpTo = 0
     /// Write-back started (not yet waited for) below this offset.
     private var startedUpTo = 0
+    /// Slot in the signal handlers' list of temporary files (-1: none).
+    private var cleanupSlot: Int32 = -1
 
     /// Removes stale temporaries in the folder, then creates the (unnamed or named) temporary file.
     /// Throws `.overwritesInput` when `path` names the same file as one of `inputs` (same device and
@@ -108,7 +110,7 @@ public final class AtomicFile {
             guard fd >= 0 else { throw .io(path: path, operation: "create", errno: errno) }
             temporaryPath = name
             // Removed by the signal handlers (`vl_cleanup_install_signal_handlers`) on Ctrl-C as well.
-            _ = vl_cleanup_register(name)
+            cleanupSlot = vl_cleanup_register(name)
         }
         self.strategy = chosen
         buffer.reserveCapacity(Self.capacity)
@@ -170,10 +172,10 @@ public final class AtomicFile {
                 // Name the complete file first: linkat cannot replace an existing `path`.
                 let name = TemporaryName.make(folder: folder, base: base)
                 // Registered before the link exists, so Ctrl-C right after linkat still removes it.
-                _ = vl_cleanup_register(name)
+                cleanupSlot = vl_cleanup_register(name)
                 guard linkat(AT_FDCWD, "/proc/self/fd/\(fd)", AT_FDCWD, name, AT_SYMLINK_FOLLOW) == 0 else {
                     let e = errno
-                    vl_cleanup_unregister(name)
+                    unregisterCleanup()
                     throw AtomicFileError.io(path: path, operation: "link", errno: e)
                 }
                 temporaryPath = name
@@ -182,7 +184,7 @@ public final class AtomicFile {
             fd = -1
             guard result == 0 else { throw AtomicFileError.io(path: path, operation: "close", errno: errno) }
             guard rename(temporaryPath!, path) == 0 else { throw AtomicFileError.io(path: path, operation: "rename", errno: errno) }
-            vl_cleanup_unregister(temporaryPath!)
+            unregisterCleanup()
         } catch {
             abandon()
             throw error
@@ -206,12 +208,16 @@ public final class AtomicFile {
             fd = -1
         }
         // Also after a failed close or rename in `commit()`, when the descriptor is already gone.
-        if let temporaryPath {
-            unlink(temporaryPath)
-            vl_cleanup_unregister(temporaryPath)
-        }
+        if let temporaryPath { unlink(temporaryPath) }
+        unregisterCleanup()
         abandoned = true
         buffer.removeAll()
+    }
+
+    /// At most once per slot: after this the slot may belong to another file.
+    private func unregisterCleanup() {
+        vl_cleanup_unregister(cleanupSlot)
+        cleanupSlot = -1
     }
 
     private func requireOpen() throws(AtomicFileError) {

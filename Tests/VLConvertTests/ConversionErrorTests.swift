@@ -129,6 +129,44 @@ import VLPackFormat
         #expect(throws: ShapeExpression.Failure.self) { try ShapeExpression.evaluate("3*", v) }
     }
 
+    /// Found while writing fuzz-json: these trapped (division overflow) or recursed without bound.
+    @Test func expressionsRefuseOverflowAndDeepNesting() throws {
+        #expect(throws: ShapeExpression.Failure.self) { try ShapeExpression.evaluate("(0-9223372036854775807-1)/(0-1)", [:]) }
+        #expect(throws: ShapeExpression.Failure.self) { try ShapeExpression.evaluate("x/0", ["x": 1]) }
+        let deep = String(repeating: "(", count: 100_000) + "1" + String(repeating: ")", count: 100_000)
+        #expect(throws: ShapeExpression.Failure.self) { try ShapeExpression.evaluate(deep, [:]) }
+        let ok = String(repeating: "(", count: ShapeExpression.maxNesting) + "1" + String(repeating: ")", count: ShapeExpression.maxNesting)
+        #expect(try ShapeExpression.evaluate(ok, [:]) == 1)
+    }
+
+    /// Found while writing fuzz-json: a hostile params.json trapped (8·dim overflow, multiple_of 0,
+    /// an ffn_dim_multiplier beyond Int) instead of being refused.
+    @Test(arguments: [
+        #"{"dim": 4611686018427387904, "n_layers": 1, "n_heads": 1}"#,
+        #"{"dim": 64, "n_layers": 1, "n_heads": 1, "multiple_of": 0}"#,
+        #"{"dim": 64, "n_layers": 1, "n_heads": 1, "multiple_of": -256}"#,
+        #"{"dim": 64, "n_layers": 1, "n_heads": 1, "ffn_dim_multiplier": 1e300}"#,
+        #"{"dim": 64, "n_layers": 1, "n_heads": 1, "ffn_dim_multiplier": -1}"#,
+        #"{"dim": -64, "n_layers": 1, "n_heads": 1}"#,
+        #"{"dim": 64, "n_layers": 0, "n_heads": 1}"#,
+    ])
+    func hostileMetaParamsAreRefused(_ text: String) throws {
+        #expect(throws: ConvertError.self) { try LLMConfigFile.meta(try JSONValue.parse(text), origin: "params.json") }
+    }
+
+    @Test func metaParamsFollowMetasFFNRule() throws {
+        let params = try JSONValue.parse(#"{"dim": 4096, "n_layers": 32, "n_heads": 32, "multiple_of": 256, "norm_eps": 1e-06}"#)
+        let config = try LLMConfigFile.meta(params, origin: "params.json")
+        #expect(config.first { $0.key == "intermediate" }?.value.int == 11008)
+    }
+
+    /// Found while writing fuzz-json: a negative dimension in config_from_shapes indexed the shape
+    /// out of range.
+    @Test func negativeShapeDimensionIsRefused() throws {
+        let doc = try JSONValue.parse(#"{"family": "llama-hf", "component": "llm", "config_from_shapes": {"x": ["a", -1]}}"#)
+        #expect(throws: ConvertError.self) { try ModelMap.load(documents: ["bad.json": doc]) }
+    }
+
     @Test func rotaryPermutationIsABijectionAndInvertible() {
         for headDim in [4, 64, 128] {
             let rows = 3 * headDim

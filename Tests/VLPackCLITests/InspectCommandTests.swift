@@ -11,7 +11,12 @@ enum CLI {
         return url
     }()
 
+    /// `$VLPACK_BINARY` when set (`make test-sanitize` points it at the sanitized build), else the
+    /// normal debug or release build.
     static var binary: String? {
+        if let path = ProcessInfo.processInfo.environment["VLPACK_BINARY"] {
+            return FileManager.default.isExecutableFile(atPath: path) ? path : nil
+        }
         for config in ["debug", "release"] {
             let path = root.appendingPathComponent(".build/\(config)/vlpack").path
             if FileManager.default.isExecutableFile(atPath: path) { return path }

@@ -53,8 +53,10 @@ int vl_wait_writeback(int fd, int64_t offset, int64_t count);
 int vl_open_tmpfile(const char *folder, unsigned mode);
 
 /// Remembers a temporary file to unlink if the process gets SIGINT/SIGTERM/SIGHUP (32 at most).
+/// Returns its slot for `vl_cleanup_unregister`, or -1 when none is free. Thread-safe.
 int vl_cleanup_register(const char *path);
-void vl_cleanup_unregister(const char *path);
+/// Forgets the file in `slot` (from `vl_cleanup_register`; -1 is ignored). Call once per slot.
+void vl_cleanup_unregister(int slot);
 /// Installs the handlers that unlink registered files and then re-raise the signal.
 void vl_cleanup_install_signal_handlers(void);
 /// Unlinks every registered file (async-signal-safe; for fatal-signal handlers).
