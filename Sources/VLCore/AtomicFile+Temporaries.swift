@@ -44,10 +44,11 @@ extension AtomicFile {
         static func removeStale(in folder: String) {
             guard let dir = opendir(folder) else { return }
             defer { closedir(dir) }
+            // The name is read in place up to its NUL: a dirent record can be shorter than
+            // `struct dirent` (d_reclen), so copying the whole d_name array reads past it.
+            let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
             while let entry = readdir(dir) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-                }
+                let name = String(cString: (UnsafeRawPointer(entry) + nameOffset).assumingMemoryBound(to: CChar.self))
                 // A live owner (this process included) is still writing; only ESRCH means dead.
                 guard let pid = owner(of: name), kill(pid, 0) != 0, errno == ESRCH else { continue }
                 unlinkat(dirfd(dir), name, 0)
