@@ -10,7 +10,7 @@ extension Bench {
     /// limits measured in the same process.
     struct LLM: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "llm",
+            commandName: ComponentName.llm.rawValue,
             abstract: "Time the LLM decoder: prefill (pp) and one-token decoding (tg), like llama-bench.",
             discussion: """
                 Prefills --prompt-tokens fixed pseudo-random token ids in one call, then decodes --gen-tokens \

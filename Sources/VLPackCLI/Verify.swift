@@ -88,7 +88,7 @@ struct Verify: ParsableCommand {
             }
             if hasLLM, let llm = try LLMReferenceCheck.run(decoder: LlamaDecoder(weights: Weights(pack: pack)), reference: ref, on: context) {
                 pass = pass && llm.pass
-                if json { output.append(("llm", llm.json)) } else { print(Self.line(llm)) }
+                if json { output.append((ComponentName.llm.rawValue, llm.json)) } else { print(Self.line(llm)) }
             }
             ok = ok && pass
             if json { output.append(("pass", JSONValue(pass))) }
@@ -100,8 +100,8 @@ struct Verify: ParsableCommand {
     /// The LLM comparison in one line.
     static func line(_ r: LLMCheckResult) -> String {
         let rule = r.tolerance.judged ? String(format: "rel_l2<=%.0e, greedy equal", r.tolerance.maxRelL2 ?? 0) : "report"
-        return String(format: "llm.logits (%d positions)  max_abs %.3e  rel_l2 %.3e  cosine %.8f  top-1 %.4f  mean KL %.3e  greedy %@  %@ %@  %@",
-                      r.positions, r.logits.maxAbs, r.logits.relL2, r.logits.cosine, r.top1Agreement, r.meanKL,
+        return String(format: "%@ (%d positions)  max_abs %.3e  rel_l2 %.3e  cosine %.8f  top-1 %.4f  mean KL %.3e  greedy %@  %@ %@  %@",
+                      StageName.llmLogits.rawValue as NSString, r.positions, r.logits.maxAbs, r.logits.relL2, r.logits.cosine, r.top1Agreement, r.meanKL,
                       (r.greedyEqual ? "equal (\(r.greedy.count) ids)" : "differs") as NSString,
                       r.tolerance.name as NSString, rule as NSString, r.verdict as NSString)
     }

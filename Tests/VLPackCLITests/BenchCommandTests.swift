@@ -34,6 +34,7 @@ struct BenchCommandTests {
     /// `bench llm` on the sample LLM: rates consistent with the token counts, weight bytes per token
     /// equal to the file's llm tensors but the embedding table, and the limits measured.
     @Test func llmReportsPrefillDecodeAndLimits() throws {
+        try FileManager.default.createDirectory(atPath: VerifyReferenceTests.folder, withIntermediateDirectories: true)
         let llm = "\(VerifyReferenceTests.folder)/bench-llm.vlpack"
         try #require(try CLI.run(["convert", "Fixtures/samples/llama-hf", "-o", llm]).status == 0)
         let r = try CLI.run(["bench", "llm", llm, "--prompt-tokens", "16", "--gen-tokens", "8", "--json"])

@@ -130,6 +130,7 @@ struct VerifyReferenceTests {
     /// The sample LLM against transformers' logits and greedy ids: float weights judged and passing;
     /// q4_k_m reported (top-1 agreement and mean KL), not judged.
     @Test func sampleLLMPassesAndQuantizedIsReported() throws {
+        try FileManager.default.createDirectory(atPath: Self.folder, withIntermediateDirectories: true)
         let llm = "\(Self.folder)/llm.vlpack", q4 = "\(Self.folder)/llm-q4_k_m.vlpack"
         try #require(try CLI.run(["convert", "Fixtures/samples/llama-hf", "-o", llm]).status == 0)
         try #require(try CLI.run(["quantize", llm, "-o", q4, "--type", "q4_k_m"]).status == 0)
