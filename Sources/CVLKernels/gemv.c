@@ -7,11 +7,7 @@
 #include "quant_common.h"
 #include "vl_kernels.h"
 
-#if defined(__x86_64__) && defined(__linux__)
-#define VL_GEMV_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define VL_GEMV_CLONES
-#endif
+#include "multiversion.h"
 #define VL_ALWAYS_INLINE static inline __attribute__((always_inline))
 
 /* The integer values of one 32-value block (the scale is applied per block). */
@@ -71,7 +67,7 @@ VL_ALWAYS_INLINE void gemv_rows_ref(const uint8_t *w, const float *x, float *y, 
     }
 }
 
-VL_GEMV_CLONES
+VL_MULTIVERSION
 void vl_gemv_q8_0(const uint8_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end) {
     gemv_rows(w, x, y, cols, row_begin, row_end, 34, q8_0_ints);
 }
@@ -80,7 +76,7 @@ void vl_gemv_q8_0_ref(const uint8_t *w, const float *x, float *y, int64_t cols, 
     gemv_rows_ref(w, x, y, cols, row_begin, row_end, 34, q8_0_ints);
 }
 
-VL_GEMV_CLONES
+VL_MULTIVERSION
 void vl_gemv_q4_0(const uint8_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end) {
     gemv_rows(w, x, y, cols, row_begin, row_end, 18, q4_0_ints);
 }
@@ -92,7 +88,7 @@ void vl_gemv_q4_0_ref(const uint8_t *w, const float *x, float *y, int64_t cols, 
 /* Any other block format (Q4_1, Q4_K, Q6_K): each block is dequantized by the format's exact
  * dequantizer into a stack buffer (at most 256 values, in L1) and dotted with x there, so the matrix
  * is still read once and never converted into memory. */
-VL_GEMV_CLONES
+VL_MULTIVERSION
 void vl_gemv_dequantized(vl_dequantize_blocks dequantize, int64_t block_values, int64_t block_bytes, const uint8_t *w,
                          const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end) {
     const int64_t blocks = cols / block_values;
@@ -113,7 +109,7 @@ void vl_gemv_dequantized(vl_dequantize_blocks dequantize, int64_t block_values, 
 }
 
 /* F16 weights: 256 values at a time widened (F16C where the CPU has it) into a stack buffer. */
-VL_GEMV_CLONES
+VL_MULTIVERSION
 void vl_gemv_f16(const uint16_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end) {
     float v[256];
     for (int64_t r = row_begin; r < row_end; r++) {
@@ -136,7 +132,7 @@ void vl_gemv_f16(const uint16_t *w, const float *x, float *y, int64_t cols, int6
 /* Q4_K: 144 bytes per 256 values: f16 d, f16 dmin, 12 bytes of packed 6-bit (scale, min) for 8
  * sub-blocks of 32, then 128 bytes of 4-bit q (sub-blocks 2k and 2k+1 share 32 bytes: low and high
  * nibbles); value = d·scale·q − dmin·min. Per sub-block: d·scale·Σq·x − dmin·min·Σx. */
-VL_GEMV_CLONES
+VL_MULTIVERSION
 void vl_gemv_q4_k(const uint8_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end) {
     const int64_t blocks = cols / 256;
     for (int64_t r = row_begin; r < row_end; r++) {
