@@ -21,7 +21,8 @@ public enum ComponentFamily: String, Sendable, CaseIterable, Codable {
 
         // EVA ViT-g: flat state dict; the fused qkv weight has 3× the width in rows.
         if let pos = shapes["pos_embed"], let qkv = shapes["blocks.0.attn.qkv.weight"], has("blocks.0.attn.q_bias"),
-           has("patch_embed.proj.weight"), pos.count == 3, qkv.count == 2, qkv[0] == 3 * pos[2] {
+            has("patch_embed.proj.weight"), pos.count == 3, qkv.count == 2, qkv[0] == 3 * pos[2]
+        {
             return .evaVitG
         }
         // Trainer checkpoints keep the model under "model."; the trained branch decides the family.
@@ -32,7 +33,8 @@ public enum ComponentFamily: String, Sendable, CaseIterable, Codable {
         if has("model.query_tokens") && hasPrefix("model.Qformer.bert.encoder.layer.") { return .blip2QFormer }
         if hasPrefix("modality_trunks.audio.blocks.") && has("modality_preprocessors.audio.cls_token") { return .imageBindHuge }
         if let embed = shapes["model.embed_tokens.weight"], let q = shapes["model.layers.0.self_attn.q_proj.weight"],
-           embed.count == 2, q == [embed[1], embed[1]] {
+            embed.count == 2, q == [embed[1], embed[1]]
+        {
             return .llamaHF
         }
         if let embed = shapes["tok_embeddings.weight"], has("layers.0.attention.wq.weight"), embed.count == 2 {

@@ -30,9 +30,11 @@ public struct InspectReport: Sendable {
         family = ComponentFamily.detect(source.entries)
         let selected = source.entries.filter { entry in filter.map { entry.name.contains($0) } ?? true }
         tensors = try selected.map { entry in
-            let digest: String? = try hash ? attributing(to: entry.storage.file) {
-                try source.bytes(of: entry).withUnsafeBytes { SHA256.hex(of: $0) }
-            } : nil
+            let digest: String? =
+                try hash
+                ? attributing(to: entry.storage.file) {
+                    try source.bytes(of: entry).withUnsafeBytes { SHA256.hex(of: $0) }
+                } : nil
             return Tensor(name: entry.name, dtype: entry.dtype, shape: entry.shape, nbytes: entry.byteCount, sha256: digest)
         }
         skipped = source.skipped

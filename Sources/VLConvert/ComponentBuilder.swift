@@ -102,8 +102,10 @@ struct ComponentBuilder {
         }
     }
 
-    private mutating func plan(rule: ModelMap.TensorRule, captures: [String: String],
-                               parts: [(source: any TensorSource, entry: TensorEntry)], ints: [String: Int]) throws {
+    private mutating func plan(
+        rule: ModelMap.TensorRule, captures: [String: String],
+        parts: [(source: any TensorSource, entry: TensorEntry)], ints: [String: Int]
+    ) throws {
         let expected = try rule.shape.map { dim -> Int in
             if let n = dim.int { return n }
             guard let e = dim.string else { throw ConvertError.invalidMap(map: map.family.rawValue, reason: "bad shape entry in \(rule.source.text)") }
@@ -114,16 +116,19 @@ struct ComponentBuilder {
         guard shape == expected else {
             throw ConvertError.shapeMismatch(file: parts[0].entry.storage.file, tensor: name, expected: expected, found: shape)
         }
-        tensors.append(ConversionPlan.Tensor(
-            name: NamePattern.fill(rule.target, captures), component: map.component,
-            dtype: options.dtype.output(for: parts[0].entry.dtype), shape: shape, sources: used,
-            merge: used.count > 1 ? rule.merge : nil, transform: rule.transform, heads: ints["heads"]))
+        tensors.append(
+            ConversionPlan.Tensor(
+                name: NamePattern.fill(rule.target, captures), component: map.component,
+                dtype: options.dtype.output(for: parts[0].entry.dtype), shape: shape, sources: used,
+                merge: used.count > 1 ? rule.merge : nil, transform: rule.transform, heads: ints["heads"]))
     }
 
     /// Model-parallel shards concatenate along `merge`; replicated tensors (no merge) must agree
     /// and are taken from shard 0.
-    private func mergedShape(_ parts: [(source: any TensorSource, entry: TensorEntry)], merge: Int?,
-                             name: String) throws -> ([Int], [(source: any TensorSource, entry: TensorEntry)]) {
+    private func mergedShape(
+        _ parts: [(source: any TensorSource, entry: TensorEntry)], merge: Int?,
+        name: String
+    ) throws -> ([Int], [(source: any TensorSource, entry: TensorEntry)]) {
         let first = parts[0].entry
         guard parts.count > 1 else { return (first.shape, parts) }
         guard parts.count == input.shards.count else {
@@ -139,7 +144,8 @@ struct ComponentBuilder {
             return (first.shape, [parts[0]])
         }
         guard dim < first.shape.count, first.shape.count == 2,
-              parts.allSatisfy({ $0.entry.shape == first.shape }) else {
+            parts.allSatisfy({ $0.entry.shape == first.shape })
+        else {
             throw ConvertError.shardMismatch(tensor: name, reason: "shards must be equal 2-D slices along dim \(dim)")
         }
         var shape = first.shape
@@ -150,8 +156,10 @@ struct ComponentBuilder {
     /// Carries a tensor through unchanged under `extra.*` (`--allow-unmapped`, `--keep-unused`).
     private mutating func carry(_ parts: [(source: any TensorSource, entry: TensorEntry)], as name: String) throws {
         let e = parts[0].entry
-        tensors.append(ConversionPlan.Tensor(name: name, component: map.component, dtype: options.dtype.output(for: e.dtype),
-                                             shape: e.shape, sources: [parts[0]], merge: nil, transform: nil, heads: nil))
+        tensors.append(
+            ConversionPlan.Tensor(
+                name: name, component: map.component, dtype: options.dtype.output(for: e.dtype),
+                shape: e.shape, sources: [parts[0]], merge: nil, transform: nil, heads: nil))
     }
 
     /// Every rule instance the config implies must have been found (a truncated checkpoint or a
@@ -177,13 +185,17 @@ extension ModelMap {
     /// The component's hyperparameters as a conversion assembles them: defaults →
     /// config.json/params.json (`fileConfig`) → values read off shapes (`shape(of:)` gets the full
     /// source name) → the `--config` document's member for this component → derived values.
-    public func config(fileConfig: [(key: String, value: JSONValue)], overrides: JSONValue,
-                       shape: (String) -> [Int]?) throws -> [(key: String, value: JSONValue)] {
+    public func config(
+        fileConfig: [(key: String, value: JSONValue)], overrides: JSONValue,
+        shape: (String) -> [Int]?
+    ) throws -> [(key: String, value: JSONValue)] {
         try configValues(fileConfig: fileConfig, overrides: overrides, shape: shape).entries
     }
 
-    func configValues(fileConfig: [(key: String, value: JSONValue)], overrides document: JSONValue,
-                      shape: (String) -> [Int]?) throws -> ComponentConfigValues {
+    func configValues(
+        fileConfig: [(key: String, value: JSONValue)], overrides document: JSONValue,
+        shape: (String) -> [Int]?
+    ) throws -> ComponentConfigValues {
         var config = ComponentConfigValues()
         for (k, v) in defaults { config.set(k, v) }
         for (k, v) in fileConfig { config.set(k, v) }

@@ -70,8 +70,9 @@ struct ConversionInput {
                 files.append(file)
             }
         }
-        return ConversionInput(path: path, family: family, shards: shards, fileConfig: fileConfig,
-                               tokenizer: tokenizer, files: files + extraFiles)
+        return ConversionInput(
+            path: path, family: family, shards: shards, fileConfig: fileConfig,
+            tokenizer: tokenizer, files: files + extraFiles)
     }
 
     private static func isMetaShard(_ name: String) -> Bool {

@@ -5,8 +5,10 @@ import VLCore
 extension ConversionPlan {
     /// Resolves every input, matches its tensors against its family's map, checks shapes against
     /// the config and the components against each other. Reads metadata only.
-    public static func make(inputs: [String], maps: [ComponentFamily: ModelMap], options: Options,
-                            logger: Logger) throws -> ConversionPlan {
+    public static func make(
+        inputs: [String], maps: [ComponentFamily: ModelMap], options: Options,
+        logger: Logger
+    ) throws -> ConversionPlan {
         var components: [Component] = []
         var tensors: [Tensor] = []
         var skipped: [Skipped] = []
@@ -48,8 +50,9 @@ extension ConversionPlan {
         } else if let requested = options.template {
             logger.warning("--template \(requested) ignored: no LLM among the inputs")
         }
-        return ConversionPlan(components: components, tensors: tensors, skipped: skipped, files: files,
-                              tokenizer: tokenizer, template: template)
+        return ConversionPlan(
+            components: components, tensors: tensors, skipped: skipped, files: files,
+            tokenizer: tokenizer, template: template)
     }
 
     /// Widths that must agree between components when both are present.
@@ -58,11 +61,26 @@ extension ConversionPlan {
             components.first { $0.name == component }?.config.first { $0.key == key }?.value.int
         }
         let checks: [(String, String, String, String, String)] = [
-            (ComponentName.videoBranch.rawValue, "llm_hidden", ComponentName.llm.rawValue, "hidden", "llama_proj output width must equal the LLM's hidden size"),
-            (ComponentName.audioBranch.rawValue, "llm_hidden", ComponentName.llm.rawValue, "hidden", "audio_llama_proj output width must equal the LLM's hidden size"),
-            (ComponentName.blip2QFormer.rawValue, "encoder_width", ComponentName.evaViT.rawValue, "width", "the Q-Former's cross-attention width must equal EVA's width"),
-            (ComponentName.videoBranch.rawValue, "encoder_width", ComponentName.blip2QFormer.rawValue, "hidden", "the video Q-Former reads BLIP-2 Q-Former outputs"),
-            (ComponentName.audioBranch.rawValue, "encoder_width", ComponentName.imageBindAudio.rawValue, "out_dim", "the audio Q-Former reads ImageBind embeddings"),
+            (
+                ComponentName.videoBranch.rawValue, "llm_hidden", ComponentName.llm.rawValue, "hidden",
+                "llama_proj output width must equal the LLM's hidden size"
+            ),
+            (
+                ComponentName.audioBranch.rawValue, "llm_hidden", ComponentName.llm.rawValue, "hidden",
+                "audio_llama_proj output width must equal the LLM's hidden size"
+            ),
+            (
+                ComponentName.blip2QFormer.rawValue, "encoder_width", ComponentName.evaViT.rawValue, "width",
+                "the Q-Former's cross-attention width must equal EVA's width"
+            ),
+            (
+                ComponentName.videoBranch.rawValue, "encoder_width", ComponentName.blip2QFormer.rawValue, "hidden",
+                "the video Q-Former reads BLIP-2 Q-Former outputs"
+            ),
+            (
+                ComponentName.audioBranch.rawValue, "encoder_width", ComponentName.imageBindAudio.rawValue, "out_dim",
+                "the audio Q-Former reads ImageBind embeddings"
+            ),
         ]
         for (a, ak, b, bk, why) in checks {
             if let x = value(a, ak), let y = value(b, bk), x != y {

@@ -36,27 +36,34 @@ public struct Converter {
 
     /// Converts into `output`. `progress` is called after every chunk with (bytes done, total, tensor).
     /// `encoding`, when given, decides each tensor's storage and encodes its bytes (`convert --quantize`).
-    public func run(output: String, progress: ((Int, Int, String) -> Void)? = nil,
-                    encoding: (any TensorEncoding)? = nil) throws -> Result {
+    public func run(
+        output: String, progress: ((Int, Int, String) -> Void)? = nil,
+        encoding: (any TensorEncoding)? = nil
+    ) throws -> Result {
         let tokenizerBytes = try plan.tokenizer.map { path in try Array(Data(contentsOf: URL(fileURLWithPath: path))) }
         let encoded = try encoding?.plan(plan.tensors)
         var tensorPlans = plan.tensors.enumerated().map { i, t in
-            VLPackTensorPlan(name: t.name, storage: encoded?.tensors[i].storage ?? .plain(t.dtype), shape: t.shape,
-                             source: TensorOrigin(file: t.sources.map(\.entry.storage.file).joined(separator: "+"),
-                                                  name: t.sourceEntry.name, dtype: t.sourceEntry.dtype.rawValue),
-                             quant: encoded?.tensors[i].quant)
+            VLPackTensorPlan(
+                name: t.name, storage: encoded?.tensors[i].storage ?? .plain(t.dtype), shape: t.shape,
+                source: TensorOrigin(
+                    file: t.sources.map(\.entry.storage.file).joined(separator: "+"),
+                    name: t.sourceEntry.name, dtype: t.sourceEntry.dtype.rawValue),
+                quant: encoded?.tensors[i].quant)
         }
         if let tokenizerBytes {
-            tensorPlans.append(VLPackTensorPlan(name: TensorPrefix.tokenizerTensor, dtype: .u8, shape: [tokenizerBytes.count],
-                                                source: plan.tokenizer.map { TensorOrigin(file: $0, name: "tokenizer.model", dtype: "U8") }))
+            tensorPlans.append(
+                VLPackTensorPlan(
+                    name: TensorPrefix.tokenizerTensor, dtype: .u8, shape: [tokenizerBytes.count],
+                    source: plan.tokenizer.map { TensorOrigin(file: $0, name: "tokenizer.model", dtype: "U8") }))
         }
 
         // Provenance digests are computed alongside the writing; the header reserves their width.
         let hasher = ProvenanceHasher(files: plan.files)
         hasher.start()
         let parts = headerParts(provenance: hasher.placeholder())
-        let writer = try VLPackWriter(path: output, plan: tensorPlans, parts: parts, alignment: options.alignment,
-                                      inputs: plan.files, headerSlack: encoded?.headerSlack ?? 0)
+        let writer = try VLPackWriter(
+            path: output, plan: tensorPlans, parts: parts, alignment: options.alignment,
+            inputs: plan.files, headerSlack: encoded?.headerSlack ?? 0)
         let total = plan.tensors.reduce(0) { $0 + $1.byteCount } + (tokenizerBytes?.count ?? 0)
         var done = 0
         for (index, tensor) in plan.tensors.enumerated() {
@@ -93,11 +100,11 @@ public struct Converter {
         return Result(summary: summary, sources: digests)
     }
 
-
     private func headerParts(provenance: JSONValue) -> VLPackHeaderParts {
-        let components = JSONValue.object(plan.components.map { c in
-            (c.name, ["family": JSONValue(c.family.rawValue), "input": JSONValue(c.input), "config": .object(c.config)])
-        })
+        let components = JSONValue.object(
+            plan.components.map { c in
+                (c.name, ["family": JSONValue(c.family.rawValue), "input": JSONValue(c.input), "config": .object(c.config)])
+            })
         var tokenizer: JSONValue = [:]
         if plan.tokenizer != nil {
             // <ImageHere>/<AudioHere> follow the embedding rows (Vicuna v0's [PAD] is row 32000).
@@ -111,8 +118,9 @@ public struct Converter {
         var metadata: [(key: String, value: JSONValue)] = []
         if let t = plan.template { metadata.append(("template", JSONValue(t))) }
         metadata.append(("skipped", .array(plan.skipped.map { ["file": JSONValue($0.file), "name": JSONValue($0.name), "reason": JSONValue($0.reason)] })))
-        return VLPackHeaderParts(converter: ["name": "vlpack", "version": JSONValue(Self.version)], components: components,
-                                 tokenizer: tokenizer, provenance: provenance, metadata: .object(metadata))
+        return VLPackHeaderParts(
+            converter: ["name": "vlpack", "version": JSONValue(Self.version)], components: components,
+            tokenizer: tokenizer, provenance: provenance, metadata: .object(metadata))
     }
 
     static func provenance(_ sources: [(path: String, size: Int, sha256: String)]) -> JSONValue {
@@ -145,10 +153,11 @@ final class ProvenanceHasher: @unchecked Sendable {
 
     /// The provenance part with every digest zeroed: the same length as the real one.
     func placeholder() -> JSONValue {
-        Converter.provenance(files.map { path in
-            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int ?? 0
-            return (path, size, String(repeating: "0", count: 64))
-        })
+        Converter.provenance(
+            files.map { path in
+                let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int ?? 0
+                return (path, size, String(repeating: "0", count: 64))
+            })
     }
 
     static func hash(_ path: String) throws -> (path: String, size: Int, sha256: String) {

@@ -75,8 +75,9 @@ public struct Exporter {
     /// The row map undoing a transform the conversion applied, if any.
     func inverseTransform(of tensor: VLPackTensor, map: ModelMap?) -> ((Int) -> Int)? {
         guard let map, let source = tensor.source?.name,
-              let rule = map.tensors.first(where: { $0.source.match(String(source.dropFirst(map.root.count))) != nil }),
-              rule.transform == .rotaryMetaToHF else { return nil }
+            let rule = map.tensors.first(where: { $0.source.match(String(source.dropFirst(map.root.count))) != nil }),
+            rule.transform == .rotaryMetaToHF
+        else { return nil }
         let heads = (file.parts.components[key: map.component]?[key: "config"]?[key: "heads"]?.int) ?? 1
         let headDim = tensor.shape[0] / max(heads, 1)
         return { RotaryPermutation.hfRow(forMetaRow: $0, headDim: headDim) }

@@ -7,11 +7,14 @@ public enum LLMConfigFile {
     /// HF `config.json` → canonical LLM config keys.
     public static func hf(_ c: JSONValue, origin path: String) throws -> [(key: String, value: JSONValue)] {
         if let kv = c[key: "num_key_value_heads"]?.int, let h = c[key: "num_attention_heads"]?.int, kv != h {
-            throw ConvertError.invalidConfig(component: ComponentName.llm.rawValue, reason: "\(path): grouped-query attention (\(kv) kv heads) is not a Video-LLaMA decoder")
+            throw ConvertError.invalidConfig(
+                component: ComponentName.llm.rawValue, reason: "\(path): grouped-query attention (\(kv) kv heads) is not a Video-LLaMA decoder")
         }
-        let mapping = [("hidden_size", "hidden"), ("num_hidden_layers", "layers"), ("num_attention_heads", "heads"),
-                       ("intermediate_size", "intermediate"), ("vocab_size", "vocab"), ("rms_norm_eps", "norm_eps"),
-                       ("max_position_embeddings", "max_position")]
+        let mapping = [
+            ("hidden_size", "hidden"), ("num_hidden_layers", "layers"), ("num_attention_heads", "heads"),
+            ("intermediate_size", "intermediate"), ("vocab_size", "vocab"), ("rms_norm_eps", "norm_eps"),
+            ("max_position_embeddings", "max_position"),
+        ]
         return mapping.compactMap { from, to in c[key: from].map { (to, $0) } }
     }
 
@@ -22,7 +25,8 @@ public enum LLMConfigFile {
             throw ConvertError.invalidConfig(component: ComponentName.llm.rawValue, reason: "\(path): needs dim, n_layers and n_heads")
         }
         if let kv = p[key: "n_kv_heads"]?.int, kv != heads {
-            throw ConvertError.invalidConfig(component: ComponentName.llm.rawValue, reason: "\(path): grouped-query attention (\(kv) kv heads) is not a Video-LLaMA decoder")
+            throw ConvertError.invalidConfig(
+                component: ComponentName.llm.rawValue, reason: "\(path): grouped-query attention (\(kv) kv heads) is not a Video-LLaMA decoder")
         }
         let multiple = p[key: "multiple_of"]?.int ?? 256
         // Real models are far below this bound; it keeps 8·dim and the rounding exact and in range.

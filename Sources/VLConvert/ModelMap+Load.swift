@@ -83,35 +83,41 @@ extension ModelMap {
         self.skips = skips
     }
 
-    private static func rule(_ v: JSONValue, sourcePrefix: String, targetPrefix: String,
-                             _ fail: (String) -> ConvertError) throws -> TensorRule {
+    private static func rule(
+        _ v: JSONValue, sourcePrefix: String, targetPrefix: String,
+        _ fail: (String) -> ConvertError
+    ) throws -> TensorRule {
         guard let source = v[key: "source"]?.string, let target = v[key: "target"]?.string, let shape = v[key: "shape"]?.array else {
             throw fail("a tensor rule needs source, target and shape")
         }
         func strings(_ key: String) throws -> [String: String] {
-            try Dictionary(uniqueKeysWithValues: (v[key: key]?.objectEntries ?? []).map { e in
-                guard let s = e.value.string else { throw fail("\(source): \(key).\(e.key) is not an expression") }
-                return (e.key, s)
-            })
+            try Dictionary(
+                uniqueKeysWithValues: (v[key: key]?.objectEntries ?? []).map { e in
+                    guard let s = e.value.string else { throw fail("\(source): \(key).\(e.key) is not an expression") }
+                    return (e.key, s)
+                })
         }
         var transform: Transform?
         if let t = v[key: "transform"]?.string {
             guard let known = Transform(rawValue: t) else { throw fail("\(source): unknown transform '\(t)'") }
             transform = known
         }
-        return TensorRule(source: try NamePattern(sourcePrefix + source), target: targetPrefix + target, shape: shape,
-                          index: try strings("index"), step: try strings("step"), merge: v[key: "merge"]?.int, transform: transform)
+        return TensorRule(
+            source: try NamePattern(sourcePrefix + source), target: targetPrefix + target, shape: shape,
+            index: try strings("index"), step: try strings("step"), merge: v[key: "merge"]?.int, transform: transform)
     }
 
     private static func skip(_ v: JSONValue, sourcePrefix: String, _ fail: (String) -> ConvertError) throws -> SkipRule {
         guard let source = v[key: "source"]?.string, let reason = v[key: "reason"]?.string else {
             throw fail("a skip rule needs source and reason")
         }
-        let beyond = try Dictionary(uniqueKeysWithValues: (v[key: "beyond"]?.objectEntries ?? []).map { e in
-            guard let s = e.value.string else { throw fail("\(source): beyond.\(e.key) is not an expression") }
-            return (e.key, s)
-        })
-        return SkipRule(source: try NamePattern(sourcePrefix + source), reason: reason, beyond: beyond,
-                        unused: v[key: "unused"]?.bool ?? false)
+        let beyond = try Dictionary(
+            uniqueKeysWithValues: (v[key: "beyond"]?.objectEntries ?? []).map { e in
+                guard let s = e.value.string else { throw fail("\(source): beyond.\(e.key) is not an expression") }
+                return (e.key, s)
+            })
+        return SkipRule(
+            source: try NamePattern(sourcePrefix + source), reason: reason, beyond: beyond,
+            unused: v[key: "unused"]?.bool ?? false)
     }
 }

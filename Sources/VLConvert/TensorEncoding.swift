@@ -15,7 +15,9 @@ public protocol TensorEncoding: AnyObject {
     /// Encodes tensor `index`: `produce` streams its plain bytes (elements of `tensor.dtype`, rows
     /// in order) to the closure it is given; the encoded bytes go to `write`. Returns the final
     /// `quant` member, or `nil` to keep the planned one.
-    func encode(_ tensor: ConversionPlan.Tensor, index: Int,
-                produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void,
-                write: (UnsafeRawBufferPointer) throws -> Void) throws -> JSONValue?
+    func encode(
+        _ tensor: ConversionPlan.Tensor, index: Int,
+        produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void,
+        write: (UnsafeRawBufferPointer) throws -> Void
+    ) throws -> JSONValue?
 }

@@ -52,7 +52,8 @@ struct TensorStreamer {
     private func sourceRow(_ r: Int) throws -> Int {
         guard tensor.transform == .rotaryMetaToHF else { return r }
         guard let heads = tensor.heads, heads > 0, tensor.shape[0] % heads == 0, (tensor.shape[0] / heads) % 2 == 0 else {
-            throw ConvertError.invalidConfig(component: tensor.component, reason: "\(tensor.name): rows \(tensor.shape[0]) do not split into \(tensor.heads ?? 0) heads of even size")
+            throw ConvertError.invalidConfig(
+                component: tensor.component, reason: "\(tensor.name): rows \(tensor.shape[0]) do not split into \(tensor.heads ?? 0) heads of even size")
         }
         return RotaryPermutation.metaRow(forHFRow: r, headDim: tensor.shape[0] / heads)
     }

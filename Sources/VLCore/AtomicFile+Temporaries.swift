@@ -31,7 +31,7 @@ extension AtomicFile {
             var start = dash
             while start > 0, isDigit(bytes[start - 1]) { start -= 1 }
             guard start < dash, start - mark.count >= 2, Array(bytes[(start - mark.count)..<start]) == mark,
-                  let pid = pid_t(String(decoding: bytes[start..<dash], as: UTF8.self)), pid > 0
+                let pid = pid_t(String(decoding: bytes[start..<dash], as: UTF8.self)), pid > 0
             else { return nil }
             return pid
         }

@@ -93,8 +93,10 @@ public final class MappedFile: @unchecked Sendable {
     }
 
     /// The copying loop of `read`, for any buffer that lies in a registered mapping of `file`.
-    static func guardedCopies(of whole: UnsafeRawBufferPointer, chunk: Int, file: String,
-                              _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    static func guardedCopies(
+        of whole: UnsafeRawBufferPointer, chunk: Int, file: String,
+        _ body: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
         guard whole.count > 0 else { return }
         let size = min(max(chunk, 1), whole.count)
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)

@@ -35,14 +35,18 @@ public struct GGUFExporter {
 
     /// The GGUF name of a canonical LLM tensor; `nil` for tensors GGUF's llama has no place for.
     public static func ggufName(_ canonical: String) -> String? {
-        let fixed = [TensorPrefix.llmEmbedTokens["weight"]: "token_embd.weight", TensorPrefix.llmNorm["weight"]: "output_norm.weight",
-                     TensorPrefix.llmHead["weight"]: "output.weight"]
+        let fixed = [
+            TensorPrefix.llmEmbedTokens["weight"]: "token_embd.weight", TensorPrefix.llmNorm["weight"]: "output_norm.weight",
+            TensorPrefix.llmHead["weight"]: "output.weight",
+        ]
         if let n = fixed[canonical] { return n }
         guard let layer = QuantPolicy.llmLayer(of: canonical) else { return nil }
         let rest = canonical.dropFirst(TensorPrefix.llmLayers["\(layer)."].count)
-        let parts = ["attn.q.weight": "attn_q", "attn.k.weight": "attn_k", "attn.v.weight": "attn_v", "attn.o.weight": "attn_output",
-                     "mlp.gate.weight": "ffn_gate", "mlp.up.weight": "ffn_up", "mlp.down.weight": "ffn_down",
-                     "attn_norm.weight": "attn_norm", "ffn_norm.weight": "ffn_norm"]
+        let parts = [
+            "attn.q.weight": "attn_q", "attn.k.weight": "attn_k", "attn.v.weight": "attn_v", "attn.o.weight": "attn_output",
+            "mlp.gate.weight": "ffn_gate", "mlp.up.weight": "ffn_up", "mlp.down.weight": "ffn_down",
+            "attn_norm.weight": "attn_norm", "ffn_norm.weight": "ffn_norm",
+        ]
         return parts[String(rest)].map { "blk.\(layer).\($0).weight" }
     }
 
@@ -53,7 +57,9 @@ public struct GGUFExporter {
             throw GGUFError.missingComponent(component: ComponentName.llm.rawValue)
         }
         func int(_ key: String) throws -> Int {
-            guard let v = config[key: key]?.int else { throw GGUFError.invalidConfig(component: ComponentName.llm.rawValue, reason: "config has no integer '\(key)'") }
+            guard let v = config[key: key]?.int else {
+                throw GGUFError.invalidConfig(component: ComponentName.llm.rawValue, reason: "config has no integer '\(key)'")
+            }
             return v
         }
         let (hidden, layers, heads) = (try int("hidden"), try int("layers"), try int("heads"))
@@ -90,9 +96,10 @@ public struct GGUFExporter {
             entries.append(Entry(source: t.name, name: name, type: type, note: note))
         }
 
-        let metadata = try self.metadata(hidden: hidden, layers: layers, heads: heads, kvHeads: kvHeads, headDim: headDim,
-                                         intermediate: try int("intermediate"), vocabRows: embed.shape[0], config: config,
-                                         fileType: fileType(infos))
+        let metadata = try self.metadata(
+            hidden: hidden, layers: layers, heads: heads, kvHeads: kvHeads, headDim: headDim,
+            intermediate: try int("intermediate"), vocabRows: embed.shape[0], config: config,
+            fileType: fileType(infos))
         let writer = try GGUFWriter(path: path, metadata: metadata, tensors: infos, inputs: [file.path])
         for ((t, name), info) in zip(sources, infos) {
             let bytes = file.bytes(of: t)
@@ -145,8 +152,10 @@ public struct GGUFExporter {
         return 1
     }
 
-    func metadata(hidden: Int, layers: Int, heads: Int, kvHeads: Int, headDim: Int, intermediate: Int, vocabRows: Int,
-                  config: JSONValue, fileType: Int) throws -> [(key: String, value: GGUFValue)] {
+    func metadata(
+        hidden: Int, layers: Int, heads: Int, kvHeads: Int, headDim: Int, intermediate: Int, vocabRows: Int,
+        config: JSONValue, fileType: Int
+    ) throws -> [(key: String, value: GGUFValue)] {
         guard let tokName = file.parts.tokenizer[key: "model_tensor"]?.string, let tokTensor = file.tensor(named: tokName) else {
             throw GGUFError.missingTokenizer(component: ComponentName.llm.rawValue)
         }
@@ -169,7 +178,9 @@ public struct GGUFExporter {
                 types.append(SentencePieceModel.PieceType.unused.rawValue)
             }
         }
-        let name = (file.parts.components[key: ComponentName.llm.rawValue]?[key: "input"]?.string).map { ($0 as NSString).lastPathComponent } ?? ComponentName.llm.rawValue
+        let name =
+            (file.parts.components[key: ComponentName.llm.rawValue]?[key: "input"]?.string).map { ($0 as NSString).lastPathComponent }
+            ?? ComponentName.llm.rawValue
         var kv: [(key: String, value: GGUFValue)] = [
             ("general.architecture", .string("llama")),
             ("general.type", .string("model")),

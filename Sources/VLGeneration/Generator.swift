@@ -37,8 +37,10 @@ public struct Generator: Sendable {
 
     /// Continues `state` (which may already hold a prefix) with `input` embeddings [L, d], where
     /// `sequence` holds the ids so far (the repetition penalty and min-length read them).
-    public func generate(input embeddings: [Float], count: Int, sequence: [Int], state: LlamaDecoder.RunState,
-                         on context: ExecutionContext, onToken: (Int) -> Void = { _ in }) throws -> GenerationResult {
+    public func generate(
+        input embeddings: [Float], count: Int, sequence: [Int], state: LlamaDecoder.RunState,
+        on context: ExecutionContext, onToken: (Int) -> Void = { _ in }
+    ) throws -> GenerationResult {
         var sampler = Sampler(seed: parameters.seed)
         var ids = sequence, generated: [Int] = []
         let (first, prefill) = try timed {
@@ -65,8 +67,9 @@ public struct Generator: Sendable {
             decodeSeconds += seconds
             decodeSteps += 1
         }
-        return GenerationResult(ids: generated, stop: stop, prefillSeconds: prefill, timeToFirstToken: firstToken,
-                                decodeSteps: decodeSteps, decodeSeconds: decodeSeconds)
+        return GenerationResult(
+            ids: generated, stop: stop, prefillSeconds: prefill, timeToFirstToken: firstToken,
+            decodeSteps: decodeSteps, decodeSeconds: decodeSeconds)
     }
 
     private func pick(_ logits: inout [Float], sequence: [Int], sampler: inout Sampler) -> Int {

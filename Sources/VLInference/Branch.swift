@@ -33,9 +33,11 @@ public struct BranchStage<Model: Branch>: Sendable {
     /// Runs the stage on its input stage's output.
     public let run: @Sendable (Model, _ input: [Float], _ count: Int, Model.RunState, ExecutionContext) throws(InferenceError) -> [Float]
 
-    public init(name: StageName, label: String, weights: [TensorPrefix],
-                outputShape: @escaping @Sendable (Model, _ count: Int) -> [Int],
-                run: @escaping @Sendable (Model, _ input: [Float], _ count: Int, Model.RunState, ExecutionContext) throws(InferenceError) -> [Float]) {
+    public init(
+        name: StageName, label: String, weights: [TensorPrefix],
+        outputShape: @escaping @Sendable (Model, _ count: Int) -> [Int],
+        run: @escaping @Sendable (Model, _ input: [Float], _ count: Int, Model.RunState, ExecutionContext) throws(InferenceError) -> [Float]
+    ) {
         self.name = name
         self.label = label
         self.weights = weights
@@ -61,8 +63,10 @@ extension Branch {
     /// Runs every stage in order from `input`, handing each output to `each` (which may stop early by
     /// throwing). Returns the last output.
     @discardableResult
-    public func run(_ input: [Float], count: Int, state: RunState, on context: ExecutionContext,
-                    each: (BranchStage<Self>, [Float]) throws -> Void = { _, _ in }) throws -> [Float] {
+    public func run(
+        _ input: [Float], count: Int, state: RunState, on context: ExecutionContext,
+        each: (BranchStage<Self>, [Float]) throws -> Void = { _, _ in }
+    ) throws -> [Float] {
         var x = input
         for stage in Self.stages {
             x = try stage.run(self, x, count, state, context)

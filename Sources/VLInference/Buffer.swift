@@ -57,6 +57,6 @@ public struct ExecutionContext: Sendable, Equatable {
     @inlinable
     func chunks(_ n: Int, grain: Int = 1, _ body: @Sendable (Range<Int>) -> Void) {
         let parts = max(1, min(threads, n / max(grain, 1)))
-        run(parts) { part in body(n * part / parts ..< n * (part + 1) / parts) }
+        run(parts) { part in body(n * part / parts..<n * (part + 1) / parts) }
     }
 }

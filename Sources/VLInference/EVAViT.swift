@@ -17,12 +17,12 @@ public struct EVAViT: Sendable {
 
     /// The activations of one run, reused by its later calls with the same or fewer frames.
     public final class RunState: @unchecked Sendable {
-        let x = FloatBuffer()        // [T·N, W]   the residual stream
-        let h = FloatBuffer()        // [T·N, W]   normed input / attention output
-        let qkv = FloatBuffer()      // [T·N, 3W]
-        let tmp = FloatBuffer()      // [T·N, max(W, MLP)]  projection outputs and the MLP hidden layer
-        let cols = FloatBuffer()     // [T·P, 3·p·p]  im2col patches
-        let scores = FloatBuffer()   // attention scores, one N×N per worker
+        let x = FloatBuffer()  // [T·N, W]   the residual stream
+        let h = FloatBuffer()  // [T·N, W]   normed input / attention output
+        let qkv = FloatBuffer()  // [T·N, 3W]
+        let tmp = FloatBuffer()  // [T·N, max(W, MLP)]  projection outputs and the MLP hidden layer
+        let cols = FloatBuffer()  // [T·P, 3·p·p]  im2col patches
+        let scores = FloatBuffer()  // attention scores, one N×N per worker
         let scratch = FloatBuffer()  // one weight matrix converted to f32
         let qkvBias = FloatBuffer()  // [3W] = (q_bias, 0, v_bias)
         public init() {}
@@ -37,8 +37,10 @@ public struct EVAViT: Sendable {
 
     /// frames [T, 3, S, S] (CLIP-normalized, S = image_size) → tokens [T, N, W] (after the last block,
     /// no final norm).
-    public func forward(frames: UnsafeBufferPointer<Float>, count t: Int, state: RunState,
-                        on context: ExecutionContext) throws(InferenceError) -> [Float] {
+    public func forward(
+        frames: UnsafeBufferPointer<Float>, count t: Int, state: RunState,
+        on context: ExecutionContext
+    ) throws(InferenceError) -> [Float] {
         let c = config
         let (S, p, W, N, P) = (c.imageSize, c.patchSize, c.width, c.tokens, c.grid * c.grid)
         guard t > 0, frames.count == t * 3 * S * S else {
@@ -88,31 +90,38 @@ public struct EVAViT: Sendable {
         for l in 0..<c.depth {
             let b = prefix["blocks.\(l)"]
             // h = LN1(x)                                              [M, W]
-            Ops.layerNorm(x, rows: M, dim: W, weight: try weights.vector("\(b).norm1.weight", shape: [W]),
-                          bias: try weights.vector("\(b).norm1.bias", shape: [W]), eps: c.lnEps, into: h, on: context)
+            Ops.layerNorm(
+                x, rows: M, dim: W, weight: try weights.vector("\(b).norm1.weight", shape: [W]),
+                bias: try weights.vector("\(b).norm1.bias", shape: [W]), eps: c.lnEps, into: h, on: context)
             // qkv = h · Wqkvᵀ + (q_bias, 0, v_bias)                   [M, 3W]  (the k bias is structurally zero)
             bias.update(from: try weights.vector("\(b).attn.q_bias", shape: [W]), count: W)
             (bias + W).update(repeating: 0, count: W)
             (bias + 2 * W).update(from: try weights.vector("\(b).attn.v_bias", shape: [W]), count: W)
-            Ops.linear(h, rows: M, in: W, weight: try weights.matrix("\(b).attn.qkv.weight", rows: 3 * W, cols: W, into: scratch, on: context),
-                       bias: bias, out: 3 * W, into: qkv, on: context)
+            Ops.linear(
+                h, rows: M, in: W, weight: try weights.matrix("\(b).attn.qkv.weight", rows: 3 * W, cols: W, into: scratch, on: context),
+                bias: bias, out: 3 * W, into: qkv, on: context)
             // h = softmax(q·kᵀ/√88)·v per frame and head               [M, W]  (heads merged h·dh + j)
-            Ops.attention(q: qkv, qStride: 3 * W, k: qkv + W, kStride: 3 * W, v: qkv + 2 * W, vStride: 3 * W,
-                          out: h, outStride: W, shape: attnShape, scratch: scores, on: context)
+            Ops.attention(
+                q: qkv, qStride: 3 * W, k: qkv + W, kStride: 3 * W, v: qkv + 2 * W, vStride: 3 * W,
+                out: h, outStride: W, shape: attnShape, scratch: scores, on: context)
             // x += h · Wprojᵀ + b                                     [M, W]
-            Ops.linear(h, rows: M, in: W, weight: try weights.matrix("\(b).attn.proj.weight", rows: W, cols: W, into: scratch, on: context),
-                       bias: try weights.vector("\(b).attn.proj.bias", shape: [W]), out: W, into: tmp, on: context)
+            Ops.linear(
+                h, rows: M, in: W, weight: try weights.matrix("\(b).attn.proj.weight", rows: W, cols: W, into: scratch, on: context),
+                bias: try weights.vector("\(b).attn.proj.bias", shape: [W]), out: W, into: tmp, on: context)
             Ops.add(x, tmp, count: M * W, on: context)
             // h = LN2(x)                                              [M, W]
-            Ops.layerNorm(x, rows: M, dim: W, weight: try weights.vector("\(b).norm2.weight", shape: [W]),
-                          bias: try weights.vector("\(b).norm2.bias", shape: [W]), eps: c.lnEps, into: h, on: context)
+            Ops.layerNorm(
+                x, rows: M, dim: W, weight: try weights.vector("\(b).norm2.weight", shape: [W]),
+                bias: try weights.vector("\(b).norm2.bias", shape: [W]), eps: c.lnEps, into: h, on: context)
             // tmp = GELU(h · W1ᵀ + b1)                                [M, MLP]
-            Ops.linear(h, rows: M, in: W, weight: try weights.matrix("\(b).mlp.fc1.weight", rows: c.mlp, cols: W, into: scratch, on: context),
-                       bias: try weights.vector("\(b).mlp.fc1.bias", shape: [c.mlp]), out: c.mlp, into: tmp, on: context)
+            Ops.linear(
+                h, rows: M, in: W, weight: try weights.matrix("\(b).mlp.fc1.weight", rows: c.mlp, cols: W, into: scratch, on: context),
+                bias: try weights.vector("\(b).mlp.fc1.bias", shape: [c.mlp]), out: c.mlp, into: tmp, on: context)
             Ops.gelu(tmp, count: M * c.mlp, on: context)
             // x += tmp · W2ᵀ + b2                                     [M, W]  (through h: tmp is the input)
-            Ops.linear(tmp, rows: M, in: c.mlp, weight: try weights.matrix("\(b).mlp.fc2.weight", rows: W, cols: c.mlp, into: scratch, on: context),
-                       bias: try weights.vector("\(b).mlp.fc2.bias", shape: [W]), out: W, into: h, on: context)
+            Ops.linear(
+                tmp, rows: M, in: c.mlp, weight: try weights.matrix("\(b).mlp.fc2.weight", rows: W, cols: c.mlp, into: scratch, on: context),
+                bias: try weights.vector("\(b).mlp.fc2.bias", shape: [W]), out: W, into: h, on: context)
             Ops.add(x, h, count: M * W, on: context)
         }
 

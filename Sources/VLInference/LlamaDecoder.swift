@@ -29,17 +29,17 @@ public struct LlamaDecoder: Sendable {
         /// Positions the cache holds.
         public let capacity: Int
         public fileprivate(set) var length = 0
-        fileprivate let keys: [FloatBuffer]    // per layer [capacity, d], RoPE applied
+        fileprivate let keys: [FloatBuffer]  // per layer [capacity, d], RoPE applied
         fileprivate let values: [FloatBuffer]  // per layer [capacity, d]
-        fileprivate let x = FloatBuffer()      // [L, d]  the residual stream
-        fileprivate let h = FloatBuffer()      // [L, d]  normed input
-        fileprivate let q = FloatBuffer()      // [L, d]
-        fileprivate let att = FloatBuffer()    // [L, d]  attention output (heads merged)
-        fileprivate let tmp = FloatBuffer()    // [L, d]  projection outputs
-        fileprivate let gate = FloatBuffer()   // [L, I]
-        fileprivate let up = FloatBuffer()     // [L, I]
-        fileprivate let scores = FloatBuffer() // one [L, length + L] score matrix per worker
-        fileprivate let scratch = FloatBuffer() // one weight matrix converted to f32
+        fileprivate let x = FloatBuffer()  // [L, d]  the residual stream
+        fileprivate let h = FloatBuffer()  // [L, d]  normed input
+        fileprivate let q = FloatBuffer()  // [L, d]
+        fileprivate let att = FloatBuffer()  // [L, d]  attention output (heads merged)
+        fileprivate let tmp = FloatBuffer()  // [L, d]  projection outputs
+        fileprivate let gate = FloatBuffer()  // [L, I]
+        fileprivate let up = FloatBuffer()  // [L, I]
+        fileprivate let scores = FloatBuffer()  // one [L, length + L] score matrix per worker
+        fileprivate let scratch = FloatBuffer()  // one weight matrix converted to f32
 
         init(capacity: Int, layers: Int, hidden: Int) {
             self.capacity = capacity
@@ -79,8 +79,10 @@ public struct LlamaDecoder: Sendable {
 
     /// Appends `count` positions given as input embeddings [L, d] to the run's cache and returns
     /// the logits of every one of them ([L, V]) or of the last ([V]).
-    public func forward(embeddings: [Float], count L: Int, state: RunState, logits rows: LogitRows = .all,
-                        on context: ExecutionContext) throws(InferenceError) -> [Float] {
+    public func forward(
+        embeddings: [Float], count L: Int, state: RunState, logits rows: LogitRows = .all,
+        on context: ExecutionContext
+    ) throws(InferenceError) -> [Float] {
         let c = config
         let (d, I, V, hd) = (c.hidden, c.intermediate, c.vocab, c.headDim)
         guard L > 0, embeddings.count == L * d else {
@@ -93,8 +95,10 @@ public struct LlamaDecoder: Sendable {
         let gate = state.gate.reserve(L * I), up = state.up.reserve(L * I)
         embeddings.withUnsafeBufferPointer { x.update(from: $0.baseAddress!, count: L * d) }
         /// y[n, rows] = input[n, cols] · W(name)ᵀ; one-token steps read quantized blocks directly.
-        func linear(_ name: String, _ input: UnsafePointer<Float>, rows n: Int, out: Int, in cols: Int,
-                    into y: UnsafeMutablePointer<Float>) throws(InferenceError) {
+        func linear(
+            _ name: String, _ input: UnsafePointer<Float>, rows n: Int, out: Int, in cols: Int,
+            into y: UnsafeMutablePointer<Float>
+        ) throws(InferenceError) {
             try weights.linear(name, rows: out, cols: cols, x: input, count: n, into: y, scratch: state.scratch, on: context)
         }
         func norm(_ name: String, _ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>) throws(InferenceError) {
@@ -114,8 +118,9 @@ public struct LlamaDecoder: Sendable {
             Self.rotate(q, rows: L, firstPosition: start, heads: c.heads, headDim: hd, base: c.ropeBase)
             Self.rotate(keys, rows: L, firstPosition: start, heads: c.heads, headDim: hd, base: c.ropeBase)
             // att = softmax(q·Kᵀ/√hd + causal mask)·V over the cache's start+L positions, per head
-            Self.causalAttention(q: q, keys: state.keys[l].pointer, values: state.values[l].pointer, rows: L,
-                                 firstPosition: start, heads: c.heads, headDim: hd, out: att, scratch: state.scores, on: context)
+            Self.causalAttention(
+                q: q, keys: state.keys[l].pointer, values: state.values[l].pointer, rows: L,
+                firstPosition: start, heads: c.heads, headDim: hd, out: att, scratch: state.scores, on: context)
             // x += att·Woᵀ
             try linear("\(p).attn.o.weight", att, rows: L, out: d, in: d, into: tmp)
             Ops.add(x, tmp, count: L * d, on: context)
@@ -141,8 +146,10 @@ public struct LlamaDecoder: Sendable {
 
     /// Greedy decoding after `prompt`: up to `maxNewTokens` argmax tokens, stopping before a stop id
     /// (which is not returned). The prompt is prefilled in one call, then one token per call.
-    public func greedy(prompt: [Int], maxNewTokens: Int, stopIDs: Set<Int>, state: RunState,
-                       on context: ExecutionContext) throws(InferenceError) -> [Int] {
+    public func greedy(
+        prompt: [Int], maxNewTokens: Int, stopIDs: Set<Int>, state: RunState,
+        on context: ExecutionContext
+    ) throws(InferenceError) -> [Int] {
         var next = Self.argmax(try forward(embeddings: try embed(prompt), count: prompt.count, state: state, logits: .last, on: context))
         var out: [Int] = []
         while out.count < maxNewTokens, !stopIDs.contains(next) {
@@ -164,8 +171,10 @@ public struct LlamaDecoder: Sendable {
 
     /// y = x · rsqrt(mean(x²) + eps) · weight per row (mean in double: the reference takes it in fp32
     /// over at most 8192 terms, well inside f32 parity). y may equal x.
-    static func rmsNorm(_ x: UnsafePointer<Float>, rows: Int, dim: Int, weight: UnsafePointer<Float>, eps: Float,
-                        into y: UnsafeMutablePointer<Float>) {
+    static func rmsNorm(
+        _ x: UnsafePointer<Float>, rows: Int, dim: Int, weight: UnsafePointer<Float>, eps: Float,
+        into y: UnsafeMutablePointer<Float>
+    ) {
         for r in 0..<rows {
             let row = x + r * dim, out = y + r * dim
             var sum = 0.0
@@ -199,9 +208,11 @@ public struct LlamaDecoder: Sendable {
     /// Causal attention of `rows` new queries (positions firstPosition…) over the cache's first
     /// firstPosition + rows keys and values, head by head (heads split between the workers):
     /// S = Q_h·K_hᵀ/√hd, row i masked past position firstPosition + i, softmax, O_h = S·V_h.
-    static func causalAttention(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, rows L: Int,
-                                firstPosition start: Int, heads: Int, headDim hd: Int, out: UnsafeMutablePointer<Float>,
-                                scratch: FloatBuffer, on context: ExecutionContext) {
+    static func causalAttention(
+        q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, rows L: Int,
+        firstPosition start: Int, heads: Int, headDim hd: Int, out: UnsafeMutablePointer<Float>,
+        scratch: FloatBuffer, on context: ExecutionContext
+    ) {
         let d = heads * hd, n = start + L
         let workers = max(1, min(context.threads, heads))
         let scores = SharedPointer(scratch.reserve(workers * L * n))
@@ -210,17 +221,19 @@ public struct LlamaDecoder: Sendable {
         _ = BLAS.singleThreaded
         context.run(workers) { w in
             let s = scores.pointer + w * L * n
-            for head in heads * w / workers ..< heads * (w + 1) / workers {
+            for head in heads * w / workers..<heads * (w + 1) / workers {
                 let off = head * hd
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(L), Int32(n), Int32(hd),
-                            alpha, qs.pointer + off, Int32(d), ks.pointer + off, Int32(d), 0, s, Int32(n))
+                cblas_sgemm(
+                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(L), Int32(n), Int32(hd),
+                    alpha, qs.pointer + off, Int32(d), ks.pointer + off, Int32(d), 0, s, Int32(n))
                 for i in 0..<L {
                     let visible = start + i + 1
                     vl_softmax_rows_f32(s + i * n, 1, visible)
                     (s + i * n + visible).update(repeating: 0, count: n - visible)
                 }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(L), Int32(hd), Int32(n),
-                            1, s, Int32(n), vs.pointer + off, Int32(d), 0, os.pointer + off, Int32(d))
+                cblas_sgemm(
+                    CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(L), Int32(hd), Int32(n),
+                    1, s, Int32(n), vs.pointer + off, Int32(d), 0, os.pointer + off, Int32(d))
             }
         }
     }

@@ -21,7 +21,7 @@ public struct MemoryBandwidth: Sendable {
             let out = SharedPointer(sums.pointer)
             let (_, seconds) = timed {
                 context.run(parts) { part in
-                    let range = count / parts * part ..< count / parts * (part + 1)
+                    let range = count / parts * part..<count / parts * (part + 1)
                     var a = SIMD16<Float>(), b = SIMD16<Float>(), c = SIMD16<Float>(), d = SIMD16<Float>()
                     var i = range.lowerBound
                     let p = UnsafeRawPointer(base.pointer)

@@ -22,9 +22,11 @@ public enum Ops {
     /// The bias (when present) is written first and the GEMM accumulates onto it (β = 1).
     /// Cost: 2·M·N·K flops; the workers each run a single-threaded sgemm on their own slice of the N
     /// output columns (slices of whole 16-column panels). `y` must not overlap `x`.
-    public static func linear(_ x: UnsafePointer<Float>, rows m: Int, in k: Int,
-                              weight w: UnsafePointer<Float>, bias b: UnsafePointer<Float>?, out n: Int,
-                              into y: UnsafeMutablePointer<Float>, on context: ExecutionContext) {
+    public static func linear(
+        _ x: UnsafePointer<Float>, rows m: Int, in k: Int,
+        weight w: UnsafePointer<Float>, bias b: UnsafePointer<Float>?, out n: Int,
+        into y: UnsafeMutablePointer<Float>, on context: ExecutionContext
+    ) {
         guard m > 0, n > 0 else { return }
         _ = BLAS.singleThreaded
         let xs = SharedPointer(x), ws = SharedPointer(w), ys = SharedPointer(y), bs = b.map { SharedPointer($0) }
@@ -37,8 +39,9 @@ public enum Ops {
             if let bs {
                 for r in 0..<m { (out + r * n).update(from: bs.pointer + first, count: last - first) }
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(last - first), Int32(k),
-                        1, xs.pointer, Int32(k), ws.pointer + first * k, Int32(k), bs == nil ? 0 : 1, out, Int32(n))
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(last - first), Int32(k),
+                1, xs.pointer, Int32(k), ws.pointer + first * k, Int32(k), bs == nil ? 0 : 1, out, Int32(n))
         }
     }
 
@@ -47,9 +50,11 @@ public enum Ops {
 
     /// LayerNorm over the last dimension with the site's `eps` (EVA 1e-6, ln_vision 1e-5, BERT 1e-12).
     /// `y` may equal `x`. Cost: ~5 passes over M·D floats, both cores.
-    public static func layerNorm(_ x: UnsafePointer<Float>, rows m: Int, dim d: Int, weight: UnsafePointer<Float>,
-                                 bias: UnsafePointer<Float>, eps: Float, into y: UnsafeMutablePointer<Float>,
-                                 on context: ExecutionContext) {
+    public static func layerNorm(
+        _ x: UnsafePointer<Float>, rows m: Int, dim d: Int, weight: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>, eps: Float, into y: UnsafeMutablePointer<Float>,
+        on context: ExecutionContext
+    ) {
         let xs = SharedPointer(x), ys = SharedPointer(y), ws = SharedPointer(weight), bs = SharedPointer(bias)
         context.chunks(m, grain: 16) { r in
             vl_layer_norm_f32(xs.pointer + r.lowerBound * d, ys.pointer + r.lowerBound * d, r.count, d, ws.pointer, bs.pointer, eps)
@@ -63,8 +68,10 @@ public enum Ops {
     }
 
     /// dst += src (residual connections). Both cores for large arrays.
-    public static func add(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, count n: Int,
-                           on context: ExecutionContext) {
+    public static func add(
+        _ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, count n: Int,
+        on context: ExecutionContext
+    ) {
         let d = SharedPointer(dst), s = SharedPointer(src)
         context.chunks(n, grain: 1 << 16) { r in vl_add_f32(d.pointer + r.lowerBound, s.pointer + r.lowerBound, r.count) }
     }
@@ -90,9 +97,11 @@ public enum Ops {
     /// The scale is applied as the GEMM's α: (αQ)Kᵀ (EVA) and α(QKᵀ) (BERT) differ by float rounding only.
     /// Cost: 4·B·H·Nq·Nk·dh flops + B·H·Nq·Nk exp; the (b, h) pairs are split between the workers.
     /// `scratch` holds one Nq×Nk score matrix per worker.
-    public static func attention(q: UnsafePointer<Float>, qStride: Int, k: UnsafePointer<Float>, kStride: Int,
-                                 v: UnsafePointer<Float>, vStride: Int, out o: UnsafeMutablePointer<Float>, outStride: Int,
-                                 shape s: AttentionShape, scratch: FloatBuffer, on context: ExecutionContext) {
+    public static func attention(
+        q: UnsafePointer<Float>, qStride: Int, k: UnsafePointer<Float>, kStride: Int,
+        v: UnsafePointer<Float>, vStride: Int, out o: UnsafeMutablePointer<Float>, outStride: Int,
+        shape s: AttentionShape, scratch: FloatBuffer, on context: ExecutionContext
+    ) {
         let pairs = s.batches * s.heads
         let workers = max(1, min(context.threads, pairs))
         let scoreSize = s.queries * s.keys
@@ -102,19 +111,21 @@ public enum Ops {
         _ = BLAS.singleThreaded
         context.run(workers) { w in
             let sc = scores.pointer + w * scoreSize
-            for pair in pairs * w / workers ..< pairs * (w + 1) / workers {
+            for pair in pairs * w / workers..<pairs * (w + 1) / workers {
                 let b = pair / s.heads, h = pair % s.heads
                 let qp = qs.pointer + b * s.queries * qStride + h * s.headDim
                 let kp = ks.pointer + b * s.keys * kStride + h * s.headDim
                 let vp = vs.pointer + b * s.keys * vStride + h * s.headDim
                 let op = os.pointer + b * s.queries * outStride + h * s.headDim
                 // S[Nq, Nk] = α · Q[Nq, dh] · K[Nk, dh]ᵀ
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(s.queries), Int32(s.keys), Int32(s.headDim),
-                            alpha, qp, Int32(qStride), kp, Int32(kStride), 0, sc, Int32(s.keys))
+                cblas_sgemm(
+                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(s.queries), Int32(s.keys), Int32(s.headDim),
+                    alpha, qp, Int32(qStride), kp, Int32(kStride), 0, sc, Int32(s.keys))
                 vl_softmax_rows_f32(sc, s.queries, s.keys)
                 // O[Nq, dh] = P[Nq, Nk] · V[Nk, dh]
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(s.queries), Int32(s.headDim), Int32(s.keys),
-                            1, sc, Int32(s.keys), vp, Int32(vStride), 0, op, Int32(outStride))
+                cblas_sgemm(
+                    CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(s.queries), Int32(s.headDim), Int32(s.keys),
+                    1, sc, Int32(s.keys), vp, Int32(vStride), 0, op, Int32(outStride))
             }
         }
     }
@@ -138,7 +149,7 @@ public enum ReferenceOps {
     public static func layerNorm(_ x: [Float], dim d: Int, weight: [Float], bias: [Float], eps: Float) -> [Float] {
         var y = x
         for r in 0..<(x.count / d) {
-            let row = x[r * d ..< (r + 1) * d].map(Double.init)
+            let row = x[r * d..<(r + 1) * d].map(Double.init)
             let mean = row.reduce(0, +) / Double(d)
             let variance = row.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(d)
             for j in 0..<d {
@@ -155,7 +166,7 @@ public enum ReferenceOps {
     public static func softmaxRows(_ x: [Float], cols: Int) -> [Float] {
         var y = x
         for r in 0..<(x.count / cols) {
-            let row = x[r * cols ..< (r + 1) * cols].map(Double.init)
+            let row = x[r * cols..<(r + 1) * cols].map(Double.init)
             let m = row.max()!
             let e = row.map { exp($0 - m) }
             let s = e.reduce(0, +)

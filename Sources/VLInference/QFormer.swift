@@ -23,12 +23,12 @@ public struct QFormer: Sendable {
 
     /// The activations of one run, reused by its later calls.
     public final class RunState: @unchecked Sendable {
-        let hid = FloatBuffer()     // [B·Q, H]  hidden state
-        let q = FloatBuffer()       // [B·Q, H]
-        let k = FloatBuffer()       // [B·max(Q, Ne), H]
-        let v = FloatBuffer()       // [B·max(Q, Ne), H]
-        let ctx = FloatBuffer()     // [B·Q, H]
-        let ffn = FloatBuffer()     // [B·Q, I]
+        let hid = FloatBuffer()  // [B·Q, H]  hidden state
+        let q = FloatBuffer()  // [B·Q, H]
+        let k = FloatBuffer()  // [B·max(Q, Ne), H]
+        let v = FloatBuffer()  // [B·max(Q, Ne), H]
+        let ctx = FloatBuffer()  // [B·Q, H]
+        let ffn = FloatBuffer()  // [B·Q, I]
         let scores = FloatBuffer()
         let scratch = FloatBuffer()  // one weight matrix converted to f32
         public init() {}
@@ -43,8 +43,10 @@ public struct QFormer: Sendable {
     }
 
     /// memory [B, Ne, E] → query outputs [B, Q, H].
-    public func forward(memory: UnsafeBufferPointer<Float>, batches b: Int, memoryTokens ne: Int, state: RunState,
-                        on context: ExecutionContext) throws(InferenceError) -> [Float] {
+    public func forward(
+        memory: UnsafeBufferPointer<Float>, batches b: Int, memoryTokens ne: Int, state: RunState,
+        on context: ExecutionContext
+    ) throws(InferenceError) -> [Float] {
         let c = config
         let (H, Q, E, I) = (c.hidden, c.queries, c.encoderWidth, c.intermediate)
         guard b > 0, ne > 0, memory.count == b * ne * E else {
@@ -56,15 +58,19 @@ public struct QFormer: Sendable {
         let ffn = state.ffn.reserve(M * I)
         let scores = state.scores
         /// y = x · W(name.weight)ᵀ + name.bias.
-        func linear(_ name: String, _ x: UnsafePointer<Float>, rows: Int, in k: Int, out n: Int,
-                    into y: UnsafeMutablePointer<Float>) throws(InferenceError) {
-            Ops.linear(x, rows: rows, in: k, weight: try weights.matrix("\(name).weight", rows: n, cols: k, into: state.scratch, on: context),
-                       bias: try weights.vector("\(name).bias", shape: [n]), out: n, into: y, on: context)
+        func linear(
+            _ name: String, _ x: UnsafePointer<Float>, rows: Int, in k: Int, out n: Int,
+            into y: UnsafeMutablePointer<Float>
+        ) throws(InferenceError) {
+            Ops.linear(
+                x, rows: rows, in: k, weight: try weights.matrix("\(name).weight", rows: n, cols: k, into: state.scratch, on: context),
+                bias: try weights.vector("\(name).bias", shape: [n]), out: n, into: y, on: context)
         }
         /// In place LayerNorm with the Q-Former's eps (1e-12).
         func layerNorm(_ name: String, _ x: UnsafeMutablePointer<Float>, rows: Int) throws(InferenceError) {
-            Ops.layerNorm(x, rows: rows, dim: H, weight: try weights.vector("\(name).weight", shape: [H]),
-                          bias: try weights.vector("\(name).bias", shape: [H]), eps: c.lnEps, into: x, on: context)
+            Ops.layerNorm(
+                x, rows: rows, dim: H, weight: try weights.vector("\(name).weight", shape: [H]),
+                bias: try weights.vector("\(name).bias", shape: [H]), eps: c.lnEps, into: x, on: context)
         }
         let mem = memory.baseAddress!
 
@@ -81,8 +87,9 @@ public struct QFormer: Sendable {
             try linear("\(p).self_attn.k", hid, rows: M, in: H, out: H, into: k)
             try linear("\(p).self_attn.v", hid, rows: M, in: H, out: H, into: v)
             //    ctx = softmax(q·kᵀ / √dh) · v                           [B·Q, H]
-            Ops.attention(q: q, qStride: H, k: k, kStride: H, v: v, vStride: H, out: ctx, outStride: H,
-                          shape: .init(batches: b, queries: Q, keys: Q, heads: c.heads, headDim: c.headDim), scratch: scores, on: context)
+            Ops.attention(
+                q: q, qStride: H, k: k, kStride: H, v: v, vStride: H, out: ctx, outStride: H,
+                shape: .init(batches: b, queries: Q, keys: Q, heads: c.heads, headDim: c.headDim), scratch: scores, on: context)
             //    hid = LN(hid + ctx · Woᵀ + bo)                          [B·Q, H]
             try linear("\(p).self_attn.out", ctx, rows: M, in: H, out: H, into: q)
             Ops.add(hid, q, count: M * H, on: context)
@@ -95,8 +102,9 @@ public struct QFormer: Sendable {
                 try linear("\(p).cross_attn.k", mem, rows: b * ne, in: E, out: H, into: k)
                 try linear("\(p).cross_attn.v", mem, rows: b * ne, in: E, out: H, into: v)
                 //    ctx = softmax(q·kᵀ / √dh) · v over the Ne memory tokens   [B·Q, H]
-                Ops.attention(q: q, qStride: H, k: k, kStride: H, v: v, vStride: H, out: ctx, outStride: H,
-                              shape: .init(batches: b, queries: Q, keys: ne, heads: c.heads, headDim: c.headDim), scratch: scores, on: context)
+                Ops.attention(
+                    q: q, qStride: H, k: k, kStride: H, v: v, vStride: H, out: ctx, outStride: H,
+                    shape: .init(batches: b, queries: Q, keys: ne, heads: c.heads, headDim: c.headDim), scratch: scores, on: context)
                 //    hid = LN(hid + ctx · Woᵀ + bo)
                 try linear("\(p).cross_attn.out", ctx, rows: M, in: H, out: H, into: q)
                 Ops.add(hid, q, count: M * H, on: context)

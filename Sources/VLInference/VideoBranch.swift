@@ -39,21 +39,26 @@ public struct VideoBranch: Branch {
     public static let input = StageName.inputFrames
 
     public static let stages: [BranchStage<VideoBranch>] = [
-        BranchStage(name: .visionEncoderOut, label: "encoder", weights: [.visionEncoder],
-                    outputShape: { b, t in [t, b.eva.config.tokens, b.eva.config.width] },
-                    run: { b, x, t, s, c throws(InferenceError) in try b.encode(frames: x, count: t, state: s, on: c) }),
-        BranchStage(name: .visionLNOut, label: "ln_vision", weights: [.visionLN],
-                    outputShape: { b, t in [t, b.eva.config.tokens, b.eva.config.width] },
-                    run: { b, x, t, _, c throws(InferenceError) in try b.lnVision(x, frames: t, on: c) }),
-        BranchStage(name: .visionQFormerOut, label: "qformer", weights: [.visionQFormer, .visionQueryTokens],
-                    outputShape: { b, t in [t, b.qformer.config.queries, b.qformer.config.hidden] },
-                    run: { b, x, t, s, c throws(InferenceError) in try b.blip2QFormer(x, frames: t, state: s, on: c) }),
-        BranchStage(name: .videoQFormerOut, label: "video_qformer", weights: [.videoQFormer, .videoQueryTokens, .videoFramePosition],
-                    outputShape: { b, _ in [b.videoQFormer.config.queries, b.videoQFormer.config.hidden] },
-                    run: { b, x, t, s, c throws(InferenceError) in try b.videoQFormer(x, frames: t, state: s, on: c) }),
-        BranchStage(name: .videoOut, label: "llama_proj", weights: [.videoProjection],
-                    outputShape: { b, _ in [b.videoQFormer.config.queries, b.llmHidden] },
-                    run: { b, x, _, s, c throws(InferenceError) in try b.project(x, state: s, on: c) }),
+        BranchStage(
+            name: .visionEncoderOut, label: "encoder", weights: [.visionEncoder],
+            outputShape: { b, t in [t, b.eva.config.tokens, b.eva.config.width] },
+            run: { b, x, t, s, c throws(InferenceError) in try b.encode(frames: x, count: t, state: s, on: c) }),
+        BranchStage(
+            name: .visionLNOut, label: "ln_vision", weights: [.visionLN],
+            outputShape: { b, t in [t, b.eva.config.tokens, b.eva.config.width] },
+            run: { b, x, t, _, c throws(InferenceError) in try b.lnVision(x, frames: t, on: c) }),
+        BranchStage(
+            name: .visionQFormerOut, label: "qformer", weights: [.visionQFormer, .visionQueryTokens],
+            outputShape: { b, t in [t, b.qformer.config.queries, b.qformer.config.hidden] },
+            run: { b, x, t, s, c throws(InferenceError) in try b.blip2QFormer(x, frames: t, state: s, on: c) }),
+        BranchStage(
+            name: .videoQFormerOut, label: "video_qformer", weights: [.videoQFormer, .videoQueryTokens, .videoFramePosition],
+            outputShape: { b, _ in [b.videoQFormer.config.queries, b.videoQFormer.config.hidden] },
+            run: { b, x, t, s, c throws(InferenceError) in try b.videoQFormer(x, frames: t, state: s, on: c) }),
+        BranchStage(
+            name: .videoOut, label: "llama_proj", weights: [.videoProjection],
+            outputShape: { b, _ in [b.videoQFormer.config.queries, b.llmHidden] },
+            run: { b, x, _, s, c throws(InferenceError) in try b.project(x, state: s, on: c) }),
     ]
 
     public func inputShape(count t: Int) -> [Int] { [t, 3, eva.config.imageSize, eva.config.imageSize] }
@@ -69,12 +74,14 @@ public struct VideoBranch: Branch {
         llmHidden = try video.int("llm_hidden")
         let W = eva.config.width, H = videoQFormer.config.hidden
         guard qformer.config.encoderWidth == W else {
-            throw .widthsDoNotChain(from: ComponentName.evaViT.rawValue, produces: W,
-                                    to: ComponentName.blip2QFormer.rawValue, reads: qformer.config.encoderWidth)
+            throw .widthsDoNotChain(
+                from: ComponentName.evaViT.rawValue, produces: W,
+                to: ComponentName.blip2QFormer.rawValue, reads: qformer.config.encoderWidth)
         }
         guard videoQFormer.config.encoderWidth == qformer.config.hidden else {
-            throw .widthsDoNotChain(from: ComponentName.blip2QFormer.rawValue, produces: qformer.config.hidden,
-                                    to: ComponentName.videoBranch.rawValue, reads: videoQFormer.config.encoderWidth)
+            throw .widthsDoNotChain(
+                from: ComponentName.blip2QFormer.rawValue, produces: qformer.config.hidden,
+                to: ComponentName.videoBranch.rawValue, reads: videoQFormer.config.encoderWidth)
         }
         _ = try weights.tensor(TensorPrefix.visionLN["weight"], shape: [W])
         _ = try weights.tensor(TensorPrefix.visionLN["bias"], shape: [W])

@@ -11,8 +11,9 @@ extension Weights {
     static func vectorKernel(for storage: StorageType) -> VectorKernel? {
         func blocks(_ f: vl_dequantize_blocks, _ format: BlockFormat) -> VectorKernel {
             { w, x, y, cols, rows in
-                vl_gemv_dequantized(f, Int64(format.elementsPerBlock), Int64(format.bytesPerBlock), w.assumingMemoryBound(to: UInt8.self),
-                                    x, y, Int64(cols), Int64(rows.lowerBound), Int64(rows.upperBound))
+                vl_gemv_dequantized(
+                    f, Int64(format.elementsPerBlock), Int64(format.bytesPerBlock), w.assumingMemoryBound(to: UInt8.self),
+                    x, y, Int64(cols), Int64(rows.lowerBound), Int64(rows.upperBound))
             }
         }
         switch storage {
@@ -45,15 +46,17 @@ extension Weights {
     /// (rows split between the workers). Anything else converts W into `scratch` and runs the
     /// split sgemm (`matrix` + `Ops.linear`). Cost: 2·L·rows·cols flops; the fused path reads
     /// rows·cols·bits/8 bytes of weights.
-    public func linear(_ name: String, rows: Int, cols: Int, x: UnsafePointer<Float>, count L: Int,
-                       into y: UnsafeMutablePointer<Float>, scratch: FloatBuffer, on context: ExecutionContext) throws(InferenceError) {
+    public func linear(
+        _ name: String, rows: Int, cols: Int, x: UnsafePointer<Float>, count L: Int,
+        into y: UnsafeMutablePointer<Float>, scratch: FloatBuffer, on context: ExecutionContext
+    ) throws(InferenceError) {
         let t = try tensor(name, shape: [rows, cols])
         if L == 1, let kernel = Self.vectorKernel(for: t.storage) {
             let stored = SharedPointer(UnsafeRawPointer(pack.bytes(of: t).buffer.baseAddress!))
             let input = SharedPointer(x), output = SharedPointer(y)
             let parts = rows >= 256 ? min(context.threads, rows / 64) : 1
             context.run(parts) { part in
-                kernel(stored.pointer, input.pointer, output.pointer, cols, rows * part / parts ..< rows * (part + 1) / parts)
+                kernel(stored.pointer, input.pointer, output.pointer, cols, rows * part / parts..<rows * (part + 1) / parts)
             }
             return
         }

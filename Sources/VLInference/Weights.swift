@@ -34,7 +34,6 @@ public final class Weights: @unchecked Sendable {
         return c
     }
 
-
     // MARK: - Tensors
 
     /// The table row of `name`, checked to have exactly `shape`.
@@ -61,15 +60,19 @@ public final class Weights: @unchecked Sendable {
 
     /// A weight matrix `[rows, cols]` as f32: zero-copy when stored F32, otherwise converted into
     /// `scratch` (the context's workers, O(rows·cols)); the pointer is valid until `scratch` is reused.
-    public func matrix(_ name: String, rows: Int, cols: Int, into scratch: FloatBuffer,
-                       on context: ExecutionContext) throws(InferenceError) -> UnsafePointer<Float> {
+    public func matrix(
+        _ name: String, rows: Int, cols: Int, into scratch: FloatBuffer,
+        on context: ExecutionContext
+    ) throws(InferenceError) -> UnsafePointer<Float> {
         try matrix(name, shape: [rows, cols], into: scratch, on: context)
     }
 
     /// Like `matrix(_:rows:cols:into:)` for any shape whose last dimension is the row length
     /// (e.g. a conv kernel `[out, c, kh, kw]` read as `[out, c·kh·kw]`).
-    public func matrix(_ name: String, shape: [Int], into scratch: FloatBuffer,
-                       on context: ExecutionContext) throws(InferenceError) -> UnsafePointer<Float> {
+    public func matrix(
+        _ name: String, shape: [Int], into scratch: FloatBuffer,
+        on context: ExecutionContext
+    ) throws(InferenceError) -> UnsafePointer<Float> {
         let t = try tensor(name, shape: shape)
         if let p = zeroCopy(t) { return p }
         let dst = scratch.reserve(shape.reduce(1, *))
@@ -81,9 +84,10 @@ public final class Weights: @unchecked Sendable {
         errors.pointer.initialize(repeating: nil, count: parts)
         defer { errors.pointer.deinitialize(count: parts); errors.pointer.deallocate() }
         context.run(parts) { part in
-            let slice = rows * part / parts ..< rows * (part + 1) / parts
-            do { try self.convert(t, rows: slice, into: out.pointer + slice.lowerBound * (t.shape.last ?? 1)) }
-            catch { errors.pointer[part] = error as? InferenceError }
+            let slice = rows * part / parts..<rows * (part + 1) / parts
+            do { try self.convert(t, rows: slice, into: out.pointer + slice.lowerBound * (t.shape.last ?? 1)) } catch {
+                errors.pointer[part] = error as? InferenceError
+            }
         }
         let failure = (0..<parts).lazy.compactMap { errors.pointer[$0] }.first
         if let failure { throw failure }
@@ -127,11 +131,12 @@ public final class Weights: @unchecked Sendable {
             throw .unsupportedStorage(tensor: t.name, storage: t.storage.name)
         }
         let src = pack.bytes(of: t).buffer
-        let stored = UnsafeRawBufferPointer(rebasing: src[rows.lowerBound * rowBytes ..< rows.upperBound * rowBytes])
+        let stored = UnsafeRawBufferPointer(rebasing: src[rows.lowerBound * rowBytes..<rows.upperBound * rowBytes])
         do {
             // A misaligned F32 tensor (the only F32 that reaches here) is copied bytewise.
-            try SourceConversion.floats(from: stored, storage: t.storage, rowLength: rowLength,
-                                        into: UnsafeMutableBufferPointer(start: dst, count: n))
+            try SourceConversion.floats(
+                from: stored, storage: t.storage, rowLength: rowLength,
+                into: UnsafeMutableBufferPointer(start: dst, count: n))
         } catch {
             throw .unsupportedStorage(tensor: t.name, storage: t.storage.name)
         }

@@ -44,7 +44,8 @@ enum FrameRotation: Int, Sendable {
     static func of(_ stream: UnsafeMutablePointer<AVStream>) -> FrameRotation {
         var theta = 0.0
         if let tag = av_dict_get(stream.pointee.metadata, "rotate", nil, 0), let value = tag.pointee.value,
-           value.pointee != 0, String(cString: value) != "0" {
+            value.pointee != 0, String(cString: value) != "0"
+        {
             theta = atof(value)
         }
         if theta == 0, let matrix = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, nil) {
@@ -80,8 +81,9 @@ final class FrameConverter {
         let f = frame.pointee
         guard f.width > 0, f.height > 0 else { throw .invalidSize(path: path, width: Int(f.width), height: Int(f.height)) }
         guard let desc = av_pix_fmt_desc_get(AVPixelFormat(rawValue: f.format)),
-              desc.pointee.flags & UInt64(AV_PIX_FMT_FLAG_HWACCEL | AV_PIX_FMT_FLAG_BITSTREAM) == 0,
-              sws_isSupportedInput(AVPixelFormat(rawValue: f.format)) > 0 else {
+            desc.pointee.flags & UInt64(AV_PIX_FMT_FLAG_HWACCEL | AV_PIX_FMT_FLAG_BITSTREAM) == 0,
+            sws_isSupportedInput(AVPixelFormat(rawValue: f.format)) > 0
+        else {
             throw .unsupportedPixelFormat(path: path, format: pixelFormatName(f.format))
         }
         if rotation == .none {
@@ -139,7 +141,7 @@ final class FrameConverter {
         var invTable: UnsafeMutablePointer<Int32>? = nil, table: UnsafeMutablePointer<Int32>? = nil
         var srcFull: Int32 = 0, dstFull: Int32 = 0, brightness: Int32 = 0, contrast: Int32 = 0, saturation: Int32 = 0
         guard sws_getColorspaceDetails(ctx.pointer, &invTable, &srcFull, &table, &dstFull, &brightness, &contrast, &saturation) >= 0 else {
-            return // RGB-to-RGB converters have no colour details; nothing to set.
+            return  // RGB-to-RGB converters have no colour details; nothing to set.
         }
         var space = Int32(bitPattern: f.colorspace.rawValue)
         if options.colorMatrix == .bt601 || space < 1 || space > 10 || space == 8 { space = Int32(AVCOL_SPC_BT470BG.rawValue) }

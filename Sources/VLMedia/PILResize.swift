@@ -42,7 +42,7 @@ public enum PILResize {
         for xx in 0..<outSize {
             let center = (Double(xx) + 0.5) * scale
             let ss = 1.0 / filterScale
-            let xmin = max(Int(center - support + 0.5), 0)          // C (int) cast: truncation
+            let xmin = max(Int(center - support + 0.5), 0)  // C (int) cast: truncation
             let xmax = min(Int(center + support + 0.5), inSize) - xmin
             var ww = 0.0
             for x in 0..<xmax {

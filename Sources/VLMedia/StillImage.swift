@@ -34,8 +34,9 @@ public enum StillImage {
         var pixels: UnsafeMutablePointer<UInt8>? = nil
         var width: Int32 = 0, height: Int32 = 0
         var message = [CChar](repeating: 0, count: 256)
-        let status = vl_jpeg_decode_rgb(file.bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), file.count, maxPixels,
-                                        &pixels, &width, &height, &message, message.count)
+        let status = vl_jpeg_decode_rgb(
+            file.bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), file.count, maxPixels,
+            &pixels, &width, &height, &message, message.count)
         let reason = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         guard status == 0, let pixels else {
             switch status {

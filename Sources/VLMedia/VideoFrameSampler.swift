@@ -111,8 +111,9 @@ public struct VideoFrameSampler: Sendable {
         guard ordinal > last else {
             throw .noFrames(path: path, detail: "decoded \(ordinal) frames of \(frameCount); frame \(last) was selected")
         }
-        return SampledVideo(frames: indices.map { converted[$0]! }, indices: indices, frameCount: frameCount,
-                            averageFPS: fps, timestamps: indices.map { UniformSampling.timestamp(index: $0, fps: fps) },
-                            rotation: rotation.rawValue)
+        return SampledVideo(
+            frames: indices.map { converted[$0]! }, indices: indices, frameCount: frameCount,
+            averageFPS: fps, timestamps: indices.map { UniformSampling.timestamp(index: $0, fps: fps) },
+            rotation: rotation.rawValue)
     }
 }

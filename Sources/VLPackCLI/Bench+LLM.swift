@@ -62,8 +62,10 @@ extension Bench {
                 var next = LlamaDecoder.argmax(first)
                 let (_, d) = try timed {
                     for _ in 0..<genTokens {
-                        next = LlamaDecoder.argmax(try decoder.forward(embeddings: try decoder.embed([next]), count: 1, state: state,
-                                                                       logits: .last, on: context))
+                        next = LlamaDecoder.argmax(
+                            try decoder.forward(
+                                embeddings: try decoder.embed([next]), count: 1, state: state,
+                                logits: .last, on: context))
                     }
                 }
                 prefill.append(p)
@@ -81,24 +83,29 @@ extension Bench {
             let prefillGFLOPs = 2 * Double(parameters) * pp / 1e9
 
             if json {
-                print(JSONValue.object([
-                    ("file", JSONValue(file)), ("threads", JSONValue(threads)), ("parameters", JSONValue(parameters)),
-                    ("storages", .object(storages.sorted { $0.key < $1.key }.map { ($0.key, JSONValue($0.value)) })),
-                    ("pp_tokens", JSONValue(promptTokens)), ("pp_tokens_per_s", JSONValue(pp)), ("pp_gflops", JSONValue(prefillGFLOPs)),
-                    ("tg_tokens", JSONValue(genTokens)), ("tg_tokens_per_s", JSONValue(tg)),
-                    ("weight_bytes_per_token", JSONValue(weightBytes)), ("tg_weight_gb_per_s", JSONValue(Double(weightBytes) * tg / 1e9)),
-                    ("memory_read_gb_per_s", JSONValue(bandwidth.gigabytesPerSecond)),
-                    ("gemm", .object([("m", JSONValue(gemm.m)), ("n", JSONValue(gemm.n)), ("k", JSONValue(gemm.k)), ("gflops", JSONValue(gemm.gflops))])),
-                    ("peak_rss_bytes", JSONValue(peakRSS)),
-                ]).serialized())
+                print(
+                    JSONValue.object([
+                        ("file", JSONValue(file)), ("threads", JSONValue(threads)), ("parameters", JSONValue(parameters)),
+                        ("storages", .object(storages.sorted { $0.key < $1.key }.map { ($0.key, JSONValue($0.value)) })),
+                        ("pp_tokens", JSONValue(promptTokens)), ("pp_tokens_per_s", JSONValue(pp)), ("pp_gflops", JSONValue(prefillGFLOPs)),
+                        ("tg_tokens", JSONValue(genTokens)), ("tg_tokens_per_s", JSONValue(tg)),
+                        ("weight_bytes_per_token", JSONValue(weightBytes)), ("tg_weight_gb_per_s", JSONValue(Double(weightBytes) * tg / 1e9)),
+                        ("memory_read_gb_per_s", JSONValue(bandwidth.gigabytesPerSecond)),
+                        ("gemm", .object([("m", JSONValue(gemm.m)), ("n", JSONValue(gemm.n)), ("k", JSONValue(gemm.k)), ("gflops", JSONValue(gemm.gflops))])),
+                        ("peak_rss_bytes", JSONValue(peakRSS)),
+                    ]).serialized())
                 return
             }
             let storageList = storages.sorted { $0.value > $1.value }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
             print(String(format: "llm: %.2f B parameters, %d threads, tensors %@", Double(parameters) / 1e9, threads, storageList as NSString))
-            print(String(format: "pp%d: %.1f tokens/s = %.1f GFLOP/s (split sgemm at %d×%d×%d: %.1f GFLOP/s)",
-                         promptTokens, pp, prefillGFLOPs, gemm.m, gemm.n, gemm.k, gemm.gflops))
-            print(String(format: "tg%d: %.2f tokens/s = %.1f GB/s of weights (%.1f MB per token; memory read %.1f GB/s)",
-                         genTokens, tg, Double(weightBytes) * tg / 1e9, Double(weightBytes) / 1e6, bandwidth.gigabytesPerSecond))
+            print(
+                String(
+                    format: "pp%d: %.1f tokens/s = %.1f GFLOP/s (split sgemm at %d×%d×%d: %.1f GFLOP/s)",
+                    promptTokens, pp, prefillGFLOPs, gemm.m, gemm.n, gemm.k, gemm.gflops))
+            print(
+                String(
+                    format: "tg%d: %.2f tokens/s = %.1f GB/s of weights (%.1f MB per token; memory read %.1f GB/s)",
+                    genTokens, tg, Double(weightBytes) * tg / 1e9, Double(weightBytes) / 1e6, bandwidth.gigabytesPerSecond))
             print(String(format: "peak RSS %.2f GiB (mapping and KV cache included)", Double(peakRSS) / Double(1 << 30)))
         }
     }

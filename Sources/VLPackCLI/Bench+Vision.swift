@@ -68,29 +68,39 @@ extension Bench {
             let median = totals[totals.count / 2]
             let flops = branch.flops(frames: frames)
             let prefixes = VideoBranch.stages.flatMap(\.weights)
-            let storages = Dictionary(grouping: branch.weights.pack.tensors.filter { t in prefixes.contains { $0.contains(t.name) } },
-                                      by: { $0.storage.name }).mapValues(\.count)
+            let storages = Dictionary(
+                grouping: branch.weights.pack.tensors.filter { t in prefixes.contains { $0.contains(t.name) } },
+                by: { $0.storage.name }
+            ).mapValues(\.count)
             let stageMedians = StageTimes.names.indices.map { i in times.map { $0.seconds[i] }.sorted()[times.count / 2] }
 
             if json {
-                print(JSONValue.object([
-                    ("file", JSONValue(file)), ("frames", JSONValue(frames)), ("threads", JSONValue(threads)),
-                    ("storages", .object(storages.sorted { $0.key < $1.key }.map { ($0.key, JSONValue($0.value)) })),
-                    ("runs_s", .array(totals.map { JSONValue($0) })), ("median_s", JSONValue(median)),
-                    ("stages_median_s", .object(zip(StageTimes.names, stageMedians).map { ($0, JSONValue($1)) })),
-                    ("gflop", JSONValue(flops / 1e9)), ("gflops", JSONValue(flops / median / 1e9)),
-                    ("gemm", .object([("m", JSONValue(gemm.m)), ("n", JSONValue(gemm.n)), ("k", JSONValue(gemm.k)),
-                                      ("gflops", JSONValue(gemm.gflops))])),
-                    ("peak_rss_bytes", JSONValue(peakRSS)),
-                ]).serialized())
+                print(
+                    JSONValue.object([
+                        ("file", JSONValue(file)), ("frames", JSONValue(frames)), ("threads", JSONValue(threads)),
+                        ("storages", .object(storages.sorted { $0.key < $1.key }.map { ($0.key, JSONValue($0.value)) })),
+                        ("runs_s", .array(totals.map { JSONValue($0) })), ("median_s", JSONValue(median)),
+                        ("stages_median_s", .object(zip(StageTimes.names, stageMedians).map { ($0, JSONValue($1)) })),
+                        ("gflop", JSONValue(flops / 1e9)), ("gflops", JSONValue(flops / median / 1e9)),
+                        (
+                            "gemm",
+                            .object([
+                                ("m", JSONValue(gemm.m)), ("n", JSONValue(gemm.n)), ("k", JSONValue(gemm.k)),
+                                ("gflops", JSONValue(gemm.gflops)),
+                            ])
+                        ),
+                        ("peak_rss_bytes", JSONValue(peakRSS)),
+                    ]).serialized())
                 return
             }
             let storageList = storages.sorted { $0.value > $1.value }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
             print("vision branch: \(frames) frames, \(threads) threads, tensors \(storageList)")
             print("runs: " + totals.map { String(format: "%.2f s", $0) }.joined(separator: ", "))
             print("median per stage: " + zip(StageTimes.names, stageMedians).map { String(format: "%@ %.3f s", $0 as NSString, $1) }.joined(separator: ", "))
-            print(String(format: "median %.2f s: %.0f GFLOP → %.1f GFLOP/s = %.0f %% of the GEMM rate (%d×%d×%d sgemm: %.1f GFLOP/s)",
-                         median, flops / 1e9, flops / median / 1e9, 100 * flops / median / 1e9 / gemm.gflops, gemm.m, gemm.n, gemm.k, gemm.gflops))
+            print(
+                String(
+                    format: "median %.2f s: %.0f GFLOP → %.1f GFLOP/s = %.0f %% of the GEMM rate (%d×%d×%d sgemm: %.1f GFLOP/s)",
+                    median, flops / 1e9, flops / median / 1e9, 100 * flops / median / 1e9 / gemm.gflops, gemm.m, gemm.n, gemm.k, gemm.gflops))
             print(String(format: "peak RSS %.2f GiB (mapping included)", Double(peakRSS) / Double(1 << 30)))
         }
 
@@ -101,8 +111,9 @@ extension Bench {
                     throw BenchError.referenceLacksInput(reference: reference, stage: VideoBranch.input.rawValue)
                 }
                 guard shape[0] >= frames, shape.dropFirst() == [3, S, S] else {
-                    throw BenchError.referenceInputTooSmall(reference: reference, stage: VideoBranch.input.rawValue,
-                                                            shape: shape, needed: [frames, 3, S, S])
+                    throw BenchError.referenceInputTooSmall(
+                        reference: reference, stage: VideoBranch.input.rawValue,
+                        shape: shape, needed: [frames, 3, S, S])
                 }
                 return Array(values.prefix(frames * perFrame))
             }
@@ -123,8 +134,10 @@ struct StageTimes {
     var seconds: [Double]
     var total: Double { seconds.reduce(0, +) }
 
-    static func measure(_ branch: VideoBranch, frames: [Float], count t: Int, state: VideoBranch.RunState,
-                        on context: ExecutionContext) throws -> StageTimes {
+    static func measure(
+        _ branch: VideoBranch, frames: [Float], count t: Int, state: VideoBranch.RunState,
+        on context: ExecutionContext
+    ) throws -> StageTimes {
         var x = frames, seconds: [Double] = []
         for stage in VideoBranch.stages {
             let (y, s) = try timed { try stage.run(branch, x, t, state, context) }

@@ -40,8 +40,11 @@ struct Bench: ParsableCommand {
             times.sort()
             let median = times[times.count / 2]
             if json {
-                print(JSONValue.object([("file", JSONValue(file)), ("tensors", JSONValue(tensors)), ("runs", JSONValue(times.count)),
-                                        ("median_ms", JSONValue(median)), ("min_ms", JSONValue(times[0]))]).serialized())
+                print(
+                    JSONValue.object([
+                        ("file", JSONValue(file)), ("tensors", JSONValue(tensors)), ("runs", JSONValue(times.count)),
+                        ("median_ms", JSONValue(median)), ("min_ms", JSONValue(times[0])),
+                    ]).serialized())
             } else {
                 print(String(format: "%.3f ms median open (%d tensors, %d runs, min %.3f ms)", median, tensors, times.count, times[0]))
             }

@@ -86,8 +86,9 @@ struct Convert: ParsableCommand {
         let progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1)
         let started = Date()
         let session = quantize.map { quantPolicy.session($0) }
-        let result = try Converter(plan: plan, options: writeOptions, logger: logger).run(output: output, progress: progress.update,
-                                                                                          encoding: session)
+        let result = try Converter(plan: plan, options: writeOptions, logger: logger).run(
+            output: output, progress: progress.update,
+            encoding: session)
         progress.finish()
         if let session, !json { FileHandle.standardError.write(Data(session.report.summaryLines().map { "quantized \($0)\n" }.joined().utf8)) }
         let report = ConversionReport(plan: plan, result: result, seconds: Date().timeIntervalSince(started))
@@ -118,8 +119,9 @@ final class ProgressLine: @unchecked Sendable {
         let rate = Double(done) / elapsed
         let eta = rate > 0 ? Double(total - done) / rate : 0
         let pct = total > 0 ? 100 * Double(done) / Double(total) : 100
-        let line = String(format: "\r%5.1f%%  %.2f/%.2f GB  %.0f MB/s  ETA %3.0fs  %@", pct, Double(done) / 1e9,
-                          Double(total) / 1e9, rate / 1e6, eta, String(tensor.suffix(40)) as NSString)
+        let line = String(
+            format: "\r%5.1f%%  %.2f/%.2f GB  %.0f MB/s  ETA %3.0fs  %@", pct, Double(done) / 1e9,
+            Double(total) / 1e9, rate / 1e6, eta, String(tensor.suffix(40)) as NSString)
         FileHandle.standardError.write(Data((line + "\u{1B}[K").utf8))
     }
 

@@ -6,7 +6,10 @@ import VLQuantize
 
 /// `--tensor-type`, `--keep` and `--threads`, shared by `quantize` and `convert --quantize`.
 struct QuantPolicyOptions: ParsableArguments {
-    @Option(name: .customLong("tensor-type"), help: ArgumentHelp("Override: tensors matching REGEX take TYPE (q8_0, q4_0, q4_1, q4_k, q6_k); repeatable, the last match wins.", valueName: "REGEX=TYPE"))
+    @Option(
+        name: .customLong("tensor-type"),
+        help: ArgumentHelp(
+            "Override: tensors matching REGEX take TYPE (q8_0, q4_0, q4_1, q4_k, q6_k); repeatable, the last match wins.", valueName: "REGEX=TYPE"))
     var tensorTypes: [String] = []
 
     @Option(help: ArgumentHelp("Keep tensors matching REGEX in their float dtype; repeatable.", valueName: "REGEX"))
@@ -24,8 +27,9 @@ struct QuantPolicyOptions: ParsableArguments {
     }
 
     func session(_ recipe: QuantRecipe) -> QuantizationSession {
-        QuantizationSession(policy: QuantPolicy(recipe: recipe, overrides: tensorTypes.compactMap(TypeOverride.init(argument:)), keep: keep),
-                            threads: threads)
+        QuantizationSession(
+            policy: QuantPolicy(recipe: recipe, overrides: tensorTypes.compactMap(TypeOverride.init(argument:)), keep: keep),
+            threads: threads)
     }
 }
 
@@ -88,8 +92,12 @@ struct Quantize: ParsableCommand {
         printQuantizationReport(session.report, json: json)
         let seconds = Date().timeIntervalSince(started)
         let inBytes = file.tensors.reduce(0) { $0 + $1.nbytes }
-        FileHandle.standardError.write(Data(String(format: "wrote %@: %.2f MiB → %.2f MiB in %.1f s (%.0f MB/s of input, %d threads)\n",
-                                                  output, Double(inBytes) / 1048576, Double(summary.fileSize) / 1048576, seconds,
-                                                  Double(inBytes) / max(seconds, 1e-6) / 1e6, session.threads).utf8))
+        FileHandle.standardError.write(
+            Data(
+                String(
+                    format: "wrote %@: %.2f MiB → %.2f MiB in %.1f s (%.0f MB/s of input, %d threads)\n",
+                    output, Double(inBytes) / 1048576, Double(summary.fileSize) / 1048576, seconds,
+                    Double(inBytes) / max(seconds, 1e-6) / 1e6, session.threads
+                ).utf8))
     }
 }

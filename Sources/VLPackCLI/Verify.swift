@@ -63,8 +63,16 @@ struct Verify: ParsableCommand {
             if json {
                 output += [
                     ("tensors", JSONValue(pack.tensors.count)), ("ok", JSONValue(problems.isEmpty)),
-                    ("problems", .array(problems.map { ["tensor": $0.tensor.map { JSONValue($0) } ?? .null, "rule": JSONValue($0.error.rule),
-                                                        "detail": JSONValue($0.error.detail)] })),
+                    (
+                        "problems",
+                        .array(
+                            problems.map {
+                                [
+                                    "tensor": $0.tensor.map { JSONValue($0) } ?? .null, "rule": JSONValue($0.error.rule),
+                                    "detail": JSONValue($0.error.detail),
+                                ]
+                            })
+                    ),
                 ]
             } else if problems.isEmpty {
                 print("\(file): OK (\(pack.tensors.count) tensors, every checksum matches)")
@@ -81,7 +89,8 @@ struct Verify: ParsableCommand {
             // A reference with no LLM tensors is a vision reference (its errors say what it lacks).
             if !hasLLM || VideoBranch.stageNames.contains(where: { names.contains($0.rawValue) }) {
                 let check = VisionReferenceCheck.check(try VideoBranch(weights: Weights(pack: pack)))
-                let results = try check.run(reference: ref, state: check.branch.makeRunState(), on: context)
+                let results =
+                    try check.run(reference: ref, state: check.branch.makeRunState(), on: context)
                     + (try embedding.map { try check.compare(embedding: ReferenceFile(path: $0), with: ref) } ?? [])
                 pass = VisionReferenceCheck.passes(results)
                 if json { output.append(("stages", .array(results.map(\.json)))) } else { print(Self.table(results, reference: reference)) }
@@ -100,30 +109,39 @@ struct Verify: ParsableCommand {
     /// The LLM comparison in one line.
     static func line(_ r: LLMCheckResult) -> String {
         let rule = r.tolerance.judged ? String(format: "rel_l2<=%.0e, greedy equal", r.tolerance.maxRelL2 ?? 0) : "report"
-        return String(format: "%@ (%d positions)  max_abs %.3e  rel_l2 %.3e  cosine %.8f  top-1 %.4f  mean KL %.3e  greedy %@  %@ %@  %@",
-                      StageName.llmLogits.rawValue as NSString, r.positions, r.logits.maxAbs, r.logits.relL2, r.logits.cosine, r.top1Agreement, r.meanKL,
-                      (r.greedyEqual ? "equal (\(r.greedy.count) ids)" : "differs") as NSString,
-                      r.tolerance.name as NSString, rule as NSString, r.verdict as NSString)
+        return String(
+            format: "%@ (%d positions)  max_abs %.3e  rel_l2 %.3e  cosine %.8f  top-1 %.4f  mean KL %.3e  greedy %@  %@ %@  %@",
+            StageName.llmLogits.rawValue as NSString, r.positions, r.logits.maxAbs, r.logits.relL2, r.logits.cosine, r.top1Agreement, r.meanKL,
+            (r.greedyEqual ? "equal (\(r.greedy.count) ids)" : "differs") as NSString,
+            r.tolerance.name as NSString, rule as NSString, r.verdict as NSString)
     }
 
     static func table(_ results: [StageResult], reference: String) -> String {
-        var lines = ["reference: \(reference)",
-                     "stage                              input                                max_abs    rel_l2     cosine       tolerance              result"]
+        var lines = [
+            "reference: \(reference)",
+            "stage                              input                                max_abs    rel_l2     cosine       tolerance              result",
+        ]
         for r in results {
             let name = r.input == "embedding" ? "\(r.name) (embed output)" : r.chained ? "\(r.name) (chained)" : r.name
-            let rule = !r.tolerance.judged ? "report"
+            let rule =
+                !r.tolerance.judged
+                ? "report"
                 : r.tolerance.maxRelL2.map { String(format: "rel_l2<=%.0e", $0) } ?? String(format: "cos>=%.4f", r.tolerance.minCosine ?? 0)
-            lines.append(String(format: "%@ %@ %.3e  %.3e  %.8f   %@ %@",
-                                name.padding(toLength: 34, withPad: " ", startingAt: 0) as NSString,
-                                r.input.padding(toLength: 36, withPad: " ", startingAt: 0) as NSString,
-                                r.metrics.maxAbs, r.metrics.relL2, r.metrics.cosine,
-                                "\(r.tolerance.name) \(rule)".padding(toLength: 22, withPad: " ", startingAt: 0) as NSString,
-                                r.verdict))
+            lines.append(
+                String(
+                    format: "%@ %@ %.3e  %.3e  %.8f   %@ %@",
+                    name.padding(toLength: 34, withPad: " ", startingAt: 0) as NSString,
+                    r.input.padding(toLength: 36, withPad: " ", startingAt: 0) as NSString,
+                    r.metrics.maxAbs, r.metrics.relL2, r.metrics.cosine,
+                    "\(r.tolerance.name) \(rule)".padding(toLength: 22, withPad: " ", startingAt: 0) as NSString,
+                    r.verdict))
         }
         let judged = results.filter(\.tolerance.judged)
         let failed = judged.filter { !$0.pass }.count
         let reported = results.count - judged.count
-        let note = reported == 0 ? "" : " (\(reported) quantized intermediate stages reported, not judged: storage-loss targets apply at \(VisionReferenceCheck.output))"
+        let note =
+            reported == 0
+            ? "" : " (\(reported) quantized intermediate stages reported, not judged: storage-loss targets apply at \(VisionReferenceCheck.output))"
         if failed > 0 {
             lines.append("\(failed) of \(judged.count) judged stages FAIL\(note)")
         } else if !VisionReferenceCheck.passes(results) {

@@ -56,14 +56,17 @@ public final class VLPackFile: TensorSource {
         for (i, t) in tensors.enumerated() { index[t.name] = i }
         self.index = index
         entries = tensors.map { t in
-            let (dtype, shape): (DType, [Int]) = switch t.storage {
-            case let .plain(d): (d, t.shape)
-            case .blocks: (.u8, [t.nbytes])
-            }
-            return TensorEntry(name: t.name, dtype: dtype, shape: shape, strides: TensorEntry.contiguousStrides(shape),
-                               storageOffset: 0,
-                               storage: StorageLocation(file: mapping.path, key: t.name,
-                                                        fileOffset: preamble.dataOffset + t.offset, byteCount: t.nbytes))
+            let (dtype, shape): (DType, [Int]) =
+                switch t.storage {
+                case let .plain(d): (d, t.shape)
+                case .blocks: (.u8, [t.nbytes])
+                }
+            return TensorEntry(
+                name: t.name, dtype: dtype, shape: shape, strides: TensorEntry.contiguousStrides(shape),
+                storageOffset: 0,
+                storage: StorageLocation(
+                    file: mapping.path, key: t.name,
+                    fileOffset: preamble.dataOffset + t.offset, byteCount: t.nbytes))
         }
     }
 
@@ -113,8 +116,11 @@ public final class VLPackFile: TensorSource {
             checkPadding(from: cursor, to: t.offset, into: &problems)
             let computed = computeCRC32(of: t)
             if computed != t.crc32 {
-                problems.append(IntegrityProblem(tensor: t.name, error: .tensorChecksumMismatch(
-                    tensor: t.name, offset: preamble.dataOffset + t.offset, stored: t.crc32, computed: computed)))
+                problems.append(
+                    IntegrityProblem(
+                        tensor: t.name,
+                        error: .tensorChecksumMismatch(
+                            tensor: t.name, offset: preamble.dataOffset + t.offset, stored: t.crc32, computed: computed)))
             }
             cursor = max(cursor, t.offset + t.nbytes)
         }

@@ -66,8 +66,10 @@ public struct VLPackHeaderParts: Sendable, Equatable {
 
     static let keys = ["converter", "components", "tokenizer", "provenance", "metadata"]
 
-    public init(converter: JSONValue = [:], components: JSONValue = [:], tokenizer: JSONValue = [:],
-                provenance: JSONValue = [:], metadata: JSONValue = [:]) {
+    public init(
+        converter: JSONValue = [:], components: JSONValue = [:], tokenizer: JSONValue = [:],
+        provenance: JSONValue = [:], metadata: JSONValue = [:]
+    ) {
         self.converter = converter
         self.components = components
         self.tokenizer = tokenizer
@@ -102,8 +104,9 @@ enum VLPackHeader {
             guard v.objectEntries != nil else { throw .invalidHeader(field: key, reason: "must be an object") }
             partValues.append(v)
         }
-        let parts = VLPackHeaderParts(converter: partValues[0], components: partValues[1], tokenizer: partValues[2],
-                                      provenance: partValues[3], metadata: partValues[4])
+        let parts = VLPackHeaderParts(
+            converter: partValues[0], components: partValues[1], tokenizer: partValues[2],
+            provenance: partValues[3], metadata: partValues[4])
         guard let rows = root[key: "tensors"]?.array else { throw .invalidHeader(field: "tensors", reason: "must be an array") }
 
         var tensors: [VLPackTensor] = []
@@ -171,8 +174,9 @@ enum VLPackHeader {
         }
         let quant = row[key: "quant"]
         if let quant, quant.objectEntries == nil { throw .invalidHeader(field: "\(at).quant", reason: "must be an object") }
-        return VLPackTensor(name: name, storage: storage, shape: shape, offset: offset, nbytes: nbytes, crc32: crc,
-                            source: source, quant: quant)
+        return VLPackTensor(
+            name: name, storage: storage, shape: shape, offset: offset, nbytes: nbytes, crc32: crc,
+            source: source, quant: quant)
     }
 
     /// Exactly 8 lowercase hex digits; the fixed width is what lets the writer reserve the header

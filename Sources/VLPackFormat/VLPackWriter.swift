@@ -76,9 +76,11 @@ public final class VLPackWriter {
     /// `headerSlack` reserves that many extra header bytes for values only known once the data is
     /// written (`setQuant`); whatever is left unused becomes JSON whitespace before the header's
     /// closing brace (insignificant whitespace, Formats/VLPACK.md §3).
-    public init(path: String, plan: [VLPackTensorPlan], parts: VLPackHeaderParts = VLPackHeaderParts(),
-                alignment: VLPackAlignment = .cacheLine, inputs: [String] = [],
-                cacheDropInterval: Int? = 256 << 20, headerSlack: Int = 0) throws(VLPackWriteError) {
+    public init(
+        path: String, plan: [VLPackTensorPlan], parts: VLPackHeaderParts = VLPackHeaderParts(),
+        alignment: VLPackAlignment = .cacheLine, inputs: [String] = [],
+        cacheDropInterval: Int? = 256 << 20, headerSlack: Int = 0
+    ) throws(VLPackWriteError) {
         self.path = path
         self.alignment = alignment
         self.parts = parts
@@ -92,11 +94,13 @@ public final class VLPackWriter {
             guard !p.name.isEmpty else { throw .invalidName(name: p.name) }
             guard names.insert(p.name).inserted else { throw .duplicateTensor(name: p.name) }
             guard let nbytes = p.storage.byteCount(shape: p.shape),
-                  let offset = alignUp(end, alignment.rawValue), let e = Checked.add(offset, nbytes)
+                let offset = alignUp(end, alignment.rawValue), let e = Checked.add(offset, nbytes)
             else { throw .invalidShape(tensor: p.name, shape: p.shape, dtype: p.storage.name) }
             if let q = p.quant, q.objectEntries == nil { throw .invalidHeaderPart(key: "tensors[\(rows.count)].quant") }
-            rows.append(VLPackTensor(name: p.name, storage: p.storage, shape: p.shape, offset: offset, nbytes: nbytes,
-                                     crc32: 0, source: p.source, quant: p.quant))
+            rows.append(
+                VLPackTensor(
+                    name: p.name, storage: p.storage, shape: p.shape, offset: offset, nbytes: nbytes,
+                    crc32: 0, source: p.source, quant: p.quant))
             end = e
         }
         if let bad = VLPackHeader.badModelTensorReference(parts.tokenizer, tensors: rows) {
@@ -141,8 +145,9 @@ public final class VLPackWriter {
                 do throws(AtomicFileError) { try file.write(chunk) } catch { throw VLPackWriteError(error) }
             }
             guard written == row.nbytes else { throw VLPackWriteError.byteCountMismatch(tensor: name, expected: row.nbytes, written: written) }
-            rows[next] = VLPackTensor(name: row.name, storage: row.storage, shape: row.shape, offset: row.offset, nbytes: row.nbytes,
-                                      crc32: crc.value, source: row.source, quant: row.quant)
+            rows[next] = VLPackTensor(
+                name: row.name, storage: row.storage, shape: row.shape, offset: row.offset, nbytes: row.nbytes,
+                crc32: crc.value, source: row.source, quant: row.quant)
             next += 1
         } catch {
             cancel()
@@ -173,8 +178,9 @@ public final class VLPackWriter {
         guard quant.objectEntries != nil else { throw .invalidHeaderPart(key: "tensors[\(name)].quant") }
         guard let i = rows.firstIndex(where: { $0.name == name }) else { throw .outOfOrder(expected: nextTensor, got: name) }
         let r = rows[i]
-        rows[i] = VLPackTensor(name: r.name, storage: r.storage, shape: r.shape, offset: r.offset, nbytes: r.nbytes,
-                               crc32: r.crc32, source: r.source, quant: quant)
+        rows[i] = VLPackTensor(
+            name: r.name, storage: r.storage, shape: r.shape, offset: r.offset, nbytes: r.nbytes,
+            crc32: r.crc32, source: r.source, quant: quant)
     }
 
     /// Writes the header and preamble, fsyncs and renames the file into place. Throws `incomplete`
@@ -195,8 +201,9 @@ public final class VLPackWriter {
             // Unused reserved bytes become whitespace inside the JSON text, before its closing brace.
             json.insert(contentsOf: repeatElement(0x20, count: headerLength - json.count), at: json.count - 1)
             let dataLength = rows.last.map { $0.offset + $0.nbytes } ?? 0
-            let preamble = VLPackPreamble(headerLength: headerLength, headerCRC32: json.withUnsafeBytes { CRC32.checksum($0) },
-                                          alignment: alignment.rawValue, dataOffset: dataOffset, dataLength: dataLength)
+            let preamble = VLPackPreamble(
+                headerLength: headerLength, headerCRC32: json.withUnsafeBytes { CRC32.checksum($0) },
+                alignment: alignment.rawValue, dataOffset: dataOffset, dataLength: dataLength)
             let padding = [UInt8](repeating: 0x20, count: dataOffset - VLPackPreamble.size - headerLength)
             do {
                 // An empty or all-empty-tensor plan wrote nothing after the hole: extend to the end.

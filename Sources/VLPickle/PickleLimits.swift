@@ -21,8 +21,10 @@ public struct PickleLimits: Sendable {
     /// placed inside another one.
     public var maxNestingDepth: Int
 
-    public init(maxOperations: Int, maxStackDepth: Int, maxMarkDepth: Int, maxMemoEntries: Int, maxObjects: Int,
-                maxNestingDepth: Int = PickleLimits.standardNestingDepth) {
+    public init(
+        maxOperations: Int, maxStackDepth: Int, maxMarkDepth: Int, maxMemoEntries: Int, maxObjects: Int,
+        maxNestingDepth: Int = PickleLimits.standardNestingDepth
+    ) {
         self.maxOperations = maxOperations
         self.maxStackDepth = maxStackDepth
         self.maxMarkDepth = maxMarkDepth

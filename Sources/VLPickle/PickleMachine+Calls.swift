@@ -39,8 +39,9 @@ extension PickleInterpreter {
         // `__new__` of these builtins ignores its arguments (and _codecs.encode is no class).
         // Python never writes NEWOBJ for them, so only the unambiguous empty form is accepted.
         if newObject && (!items.isEmpty || name == "_codecs.encode") {
-            throw .typeMismatch(offset: opcodeOffset, expected: "REDUCE of \(name)",
-                                found: "NEWOBJ with \(items.count) arguments")
+            throw .typeMismatch(
+                offset: opcodeOffset, expected: "REDUCE of \(name)",
+                found: "NEWOBJ with \(items.count) arguments")
         }
         switch name {
         case "collections.OrderedDict": return try orderedDict(items)

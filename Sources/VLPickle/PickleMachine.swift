@@ -54,8 +54,10 @@ struct PickleInterpreter {
     /// Every global seen and what the policy said, so a call need not ask again.
     var decisions: [PickleGlobal: GlobalDecision] = [:]
 
-    init(bytes: UnsafeRawBufferPointer, position: Int, limits: PickleLimits,
-         policy: @escaping @Sendable (String, String) -> GlobalDecision) {
+    init(
+        bytes: UnsafeRawBufferPointer, position: Int, limits: PickleLimits,
+        policy: @escaping @Sendable (String, String) -> GlobalDecision
+    ) {
         self.cursor = ByteCursor(bytes, position: position)
         self.limits = limits
         self.policy = policy
@@ -172,8 +174,9 @@ struct PickleInterpreter {
             throw mismatch(expected: "dict", found: target)
         }
         guard keysAndValues.count % 2 == 0 else {
-            throw .typeMismatch(offset: opcodeOffset, expected: "key/value pairs",
-                                found: "\(keysAndValues.count) items")
+            throw .typeMismatch(
+                offset: opcodeOffset, expected: "key/value pairs",
+                found: "\(keysAndValues.count) items")
         }
         heap[ref.index] = .tuple([])
         for i in stride(from: 0, to: keysAndValues.count, by: 2) {
@@ -227,8 +230,9 @@ struct PickleInterpreter {
     mutating func readSignedPayload() throws(PickleError) -> UnsafeRawBufferPointer {
         let length = try read(Int32.self)
         guard length >= 0 else {
-            throw .lengthExceedsInput(offset: opcodeOffset, length: UInt64(UInt32(bitPattern: length)),
-                                      remaining: cursor.remaining)
+            throw .lengthExceedsInput(
+                offset: opcodeOffset, length: UInt64(UInt32(bitPattern: length)),
+                remaining: cursor.remaining)
         }
         return try readPayload(UInt64(length))
     }

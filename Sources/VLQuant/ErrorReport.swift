@@ -76,14 +76,17 @@ public struct QuantErrorReport: Sendable, Equatable {
             let n = Double(max(1, count)), se = squaredError
             let rel = xx > 0 ? (se / xx).squareRoot() : (se > 0 ? Double.infinity : 0)
             let cos: Double = (xx > 0 && yy > 0) ? xy / (xx.squareRoot() * yy.squareRoot()) : (xx == 0 && yy == 0 ? 1 : 0)
-            return QuantErrorReport(rmse: (se / n).squareRoot(), maxAbsError: maxAbs, relativeL2: rel,
-                                    cosineSimilarity: cos, bitsPerWeight: bitsPerWeight, count: count)
+            return QuantErrorReport(
+                rmse: (se / n).squareRoot(), maxAbsError: maxAbs, relativeL2: rel,
+                cosineSimilarity: cos, bitsPerWeight: bitsPerWeight, count: count)
         }
     }
 
     /// Measures `dequantized` against `original` (same length). O(n), one pass.
-    public static func measure(original: UnsafeBufferPointer<Float>, dequantized: UnsafeBufferPointer<Float>,
-                               bitsPerWeight: Double) -> QuantErrorReport {
+    public static func measure(
+        original: UnsafeBufferPointer<Float>, dequantized: UnsafeBufferPointer<Float>,
+        bitsPerWeight: Double
+    ) -> QuantErrorReport {
         var acc = Accumulator()
         acc.add(original: original, dequantized: dequantized)
         return acc.report(bitsPerWeight: bitsPerWeight)

@@ -26,8 +26,10 @@ enum Q4_KRef {
 
     /// ggml's `make_qkx2_quants(32, 15, x, w, L, &min, Laux, -1, 0.1, 20, false)`; returns the scale
     /// and stores the (positive) negated min.
-    static func fitScaleMin(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
-                            _ L: UnsafeMutablePointer<UInt8>, negMin: inout Float) -> Float {
+    static func fitScaleMin(
+        _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+        _ L: UnsafeMutablePointer<UInt8>, negMin: inout Float
+    ) -> Float {
         let nmax: Float = 15
         var lo = x[0], hi = x[0], sumW = w[0], sumX = sumW * x[0]
         for i in 1..<32 {
@@ -87,16 +89,20 @@ enum Q4_KRef {
 
     /// Codes for one sub-block given the f16 super-scales; leaves `L` alone when d·sc is 0 (every
     /// value then decodes to −dmin·m whatever the codes).
-    static func levels(_ x: UnsafePointer<Float>, _ d: Float, _ dmin: Float, _ sc: Int, _ m: Int,
-                       _ L: UnsafeMutablePointer<UInt8>) {
+    static func levels(
+        _ x: UnsafePointer<Float>, _ d: Float, _ dmin: Float, _ sc: Int, _ m: Int,
+        _ L: UnsafeMutablePointer<UInt8>
+    ) {
         let ds = d * Float(sc), dm = dmin * Float(m)
         guard ds != 0 else { return }
         for i in 0..<32 { L[i] = UInt8(RefMath.clamp(RefMath.nearestInt((x[i] + dm) / ds), 0, 15)) }
     }
 
     /// Squared error of the sub-block exactly as dequantized.
-    static func subError(_ x: UnsafePointer<Float>, _ d: Float, _ dmin: Float, _ sc: Int, _ m: Int,
-                         _ L: UnsafePointer<UInt8>) -> Double {
+    static func subError(
+        _ x: UnsafePointer<Float>, _ d: Float, _ dmin: Float, _ sc: Int, _ m: Int,
+        _ L: UnsafePointer<UInt8>
+    ) -> Double {
         let ds = d * Float(sc), dm = dmin * Float(m)
         var e: Double = 0
         for i in 0..<32 {

@@ -20,45 +20,56 @@ public enum QuantKernel: Sendable, CaseIterable {
 public enum Quantizer {
     /// Quantizes `src` (whole rows of `rowLength` values) into `dst` with the optimized kernel.
     /// Cost: O(n) for the 32-value types; ≈ 30 (Q4_K) or 25 (Q6_K) passes per value for K-quants.
-    public static func quantize(_ type: QuantType, rows src: UnsafeBufferPointer<Float>, rowLength: Int,
-                                into dst: UnsafeMutableRawBufferPointer) throws(QuantError) {
+    public static func quantize(
+        _ type: QuantType, rows src: UnsafeBufferPointer<Float>, rowLength: Int,
+        into dst: UnsafeMutableRawBufferPointer
+    ) throws(QuantError) {
         try quantize(type, rows: src, rowLength: rowLength, into: dst, kernel: .optimized)
     }
 
-    public static func quantize(_ type: QuantType, rows src: UnsafeBufferPointer<Float>, rowLength: Int,
-                                into dst: UnsafeMutableRawBufferPointer, kernel: QuantKernel) throws(QuantError) {
+    public static func quantize(
+        _ type: QuantType, rows src: UnsafeBufferPointer<Float>, rowLength: Int,
+        into dst: UnsafeMutableRawBufferPointer, kernel: QuantKernel
+    ) throws(QuantError) {
         let blocks = try validate(type, values: src.count, rowLength: rowLength, bytes: dst.count)
         guard blocks > 0, let x = src.baseAddress, let y = dst.baseAddress else { return }
         quantizeBlocks(type, x, y.assumingMemoryBound(to: UInt8.self), blocks, kernel)
     }
 
     /// Decodes blocks to f32 with the C kernels (bit-identical to the gguf package's dequantizers).
-    public static func dequantize(_ type: QuantType, blocks src: UnsafeRawBufferPointer, rowLength: Int,
-                                  into dst: UnsafeMutableBufferPointer<Float>) throws(QuantError) {
+    public static func dequantize(
+        _ type: QuantType, blocks src: UnsafeRawBufferPointer, rowLength: Int,
+        into dst: UnsafeMutableBufferPointer<Float>
+    ) throws(QuantError) {
         try dequantize(type, blocks: src, rowLength: rowLength, into: dst, kernel: .optimized)
     }
 
     /// The plain-Swift reference dequantizer.
-    public static func dequantizeRef(_ type: QuantType, blocks src: UnsafeRawBufferPointer, rowLength: Int,
-                                     into dst: UnsafeMutableBufferPointer<Float>) throws(QuantError) {
+    public static func dequantizeRef(
+        _ type: QuantType, blocks src: UnsafeRawBufferPointer, rowLength: Int,
+        into dst: UnsafeMutableBufferPointer<Float>
+    ) throws(QuantError) {
         try dequantize(type, blocks: src, rowLength: rowLength, into: dst, kernel: .reference)
     }
 
-    public static func dequantize(_ type: QuantType, blocks src: UnsafeRawBufferPointer, rowLength: Int,
-                                  into dst: UnsafeMutableBufferPointer<Float>, kernel: QuantKernel) throws(QuantError) {
+    public static func dequantize(
+        _ type: QuantType, blocks src: UnsafeRawBufferPointer, rowLength: Int,
+        into dst: UnsafeMutableBufferPointer<Float>, kernel: QuantKernel
+    ) throws(QuantError) {
         let blocks = try validate(type, values: dst.count, rowLength: rowLength, bytes: src.count)
         guard blocks > 0, let y = src.baseAddress, let x = dst.baseAddress else { return }
         let q = y.assumingMemoryBound(to: UInt8.self)
         let n = type.elementsPerBlock, b = type.bytesPerBlock
         switch kernel {
         case .reference:
-            let block: (UnsafePointer<UInt8>, UnsafeMutablePointer<Float>) -> Void = switch type {
-            case .q8_0: Q8_0Ref.dequantize
-            case .q4_0: Q4_0Ref.dequantize
-            case .q4_1: Q4_1Ref.dequantize
-            case .q4_k: Q4_KRef.dequantize
-            case .q6_k: Q6_KRef.dequantize
-            }
+            let block: (UnsafePointer<UInt8>, UnsafeMutablePointer<Float>) -> Void =
+                switch type {
+                case .q8_0: Q8_0Ref.dequantize
+                case .q4_0: Q4_0Ref.dequantize
+                case .q4_1: Q4_1Ref.dequantize
+                case .q4_k: Q4_KRef.dequantize
+                case .q6_k: Q6_KRef.dequantize
+                }
             for i in 0..<blocks { block(q + i * b, x + i * n) }
         case .scalarC, .optimized:
             switch type {
@@ -73,9 +84,11 @@ public enum Quantizer {
 
     /// Splits the rows into `threads` contiguous runs and quantizes them concurrently (each row is
     /// independent, so the bytes equal the single-threaded result). `threads` ≤ 1 runs inline.
-    public static func quantizeRows(_ type: QuantType, rows src: UnsafeBufferPointer<Float>, rowLength: Int,
-                                    into dst: UnsafeMutableRawBufferPointer, threads: Int,
-                                    kernel: QuantKernel = .optimized) throws(QuantError) {
+    public static func quantizeRows(
+        _ type: QuantType, rows src: UnsafeBufferPointer<Float>, rowLength: Int,
+        into dst: UnsafeMutableRawBufferPointer, threads: Int,
+        kernel: QuantKernel = .optimized
+    ) throws(QuantError) {
         let blocks = try validate(type, values: src.count, rowLength: rowLength, bytes: dst.count)
         guard blocks > 0, let x = src.baseAddress, let y = dst.baseAddress else { return }
         let rows = src.count / rowLength, blocksPerRow = rowLength / type.elementsPerBlock
@@ -106,17 +119,20 @@ public enum Quantizer {
         return blocks
     }
 
-    static func quantizeBlocks(_ type: QuantType, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<UInt8>,
-                               _ blocks: Int, _ kernel: QuantKernel) {
+    static func quantizeBlocks(
+        _ type: QuantType, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<UInt8>,
+        _ blocks: Int, _ kernel: QuantKernel
+    ) {
         switch kernel {
         case .reference:
-            let block: (UnsafePointer<Float>, UnsafeMutablePointer<UInt8>) -> Void = switch type {
-            case .q8_0: Q8_0Ref.quantize
-            case .q4_0: Q4_0Ref.quantize
-            case .q4_1: Q4_1Ref.quantize
-            case .q4_k: Q4_KRef.quantize
-            case .q6_k: Q6_KRef.quantize
-            }
+            let block: (UnsafePointer<Float>, UnsafeMutablePointer<UInt8>) -> Void =
+                switch type {
+                case .q8_0: Q8_0Ref.quantize
+                case .q4_0: Q4_0Ref.quantize
+                case .q4_1: Q4_1Ref.quantize
+                case .q4_k: Q4_KRef.quantize
+                case .q6_k: Q6_KRef.quantize
+                }
             let n = type.elementsPerBlock, b = type.bytesPerBlock
             for i in 0..<blocks { block(x + i * n, y + i * b) }
         case .scalarC, .optimized:

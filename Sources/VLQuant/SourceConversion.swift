@@ -11,8 +11,10 @@ public enum SourceConversion {
     /// rows of `rowLength` values) to f32: plain floats widened exactly, blocks decoded bit-identically
     /// to the gguf package. `rowLength` matters only for blocks (they never straddle rows). O(n);
     /// throws before writing when the storage, row length or sizes do not fit.
-    public static func floats(from src: UnsafeRawBufferPointer, storage: StorageType, rowLength: Int,
-                              into dst: UnsafeMutableBufferPointer<Float>, kernel: QuantKernel = .optimized) throws(QuantError) {
+    public static func floats(
+        from src: UnsafeRawBufferPointer, storage: StorageType, rowLength: Int,
+        into dst: UnsafeMutableBufferPointer<Float>, kernel: QuantKernel = .optimized
+    ) throws(QuantError) {
         switch storage {
         case let .plain(dtype): try floats(from: src, dtype: dtype, into: dst, kernel: kernel)
         case let .blocks(type): try Quantizer.dequantize(type, blocks: src, rowLength: rowLength, into: dst, kernel: kernel)
@@ -21,8 +23,10 @@ public enum SourceConversion {
 
     /// Converts `dst.count` values from `src` (raw bytes of `dtype`). Exact for every value.
     /// `kernel == .reference` uses `FloatConversion` in Swift; otherwise C (F16C when available).
-    public static func floats(from src: UnsafeRawBufferPointer, dtype: DType, into dst: UnsafeMutableBufferPointer<Float>,
-                              kernel: QuantKernel = .optimized) throws(QuantError) {
+    public static func floats(
+        from src: UnsafeRawBufferPointer, dtype: DType, into dst: UnsafeMutableBufferPointer<Float>,
+        kernel: QuantKernel = .optimized
+    ) throws(QuantError) {
         guard dtype == .f32 || dtype == .f16 || dtype == .bf16 else { throw .unsupportedSourceDType(dtype) }
         guard src.count == dst.count * dtype.byteSize else {
             throw .destinationSizeMismatch(expected: src.count / dtype.byteSize, actual: dst.count)
@@ -51,9 +55,11 @@ public enum SourceConversion {
     /// converting at most `tileRows` rows to f32 at a time (default: ≈ `defaultTileValues` values,
     /// at least one row); with `threads` > 1 each thread widens and quantizes its share of a tile.
     /// Peak extra memory: one tile of f32.
-    public static func quantize(_ type: QuantType, source src: UnsafeRawBufferPointer, dtype: DType, rowLength: Int,
-                                into dst: UnsafeMutableRawBufferPointer, threads: Int = 1,
-                                tileRows: Int? = nil) throws(QuantError) {
+    public static func quantize(
+        _ type: QuantType, source src: UnsafeRawBufferPointer, dtype: DType, rowLength: Int,
+        into dst: UnsafeMutableRawBufferPointer, threads: Int = 1,
+        tileRows: Int? = nil
+    ) throws(QuantError) {
         guard dtype == .f32 || dtype == .f16 || dtype == .bf16 else { throw .unsupportedSourceDType(dtype) }
         let values = src.count / dtype.byteSize
         guard src.count % dtype.byteSize == 0 else { throw .sourceNotWholeRows(count: values, rowLength: rowLength) }

@@ -94,7 +94,8 @@ public struct TypeOverride: Sendable, Equatable {
         guard let eq = argument.lastIndex(of: "=") else { return nil }
         let name = argument[argument.index(after: eq)...].uppercased()
         guard let type = QuantType(rawValue: name), eq > argument.startIndex,
-              (try? Regex(String(argument[..<eq]))) != nil else { return nil }
+            (try? Regex(String(argument[..<eq]))) != nil
+        else { return nil }
         self.init(pattern: String(argument[..<eq]), type: type)
     }
 }
@@ -120,8 +121,10 @@ public struct QuantDecision: Sendable, Equatable {
             ("reason", JSONValue(reason)),
         ]
         if let e = error {
-            members += [("rmse", Self.rounded(e.rmse)), ("max_abs", Self.rounded(e.maxAbsError)), ("rel_l2", Self.rounded(e.relativeL2)),
-                        ("cosine", Self.rounded(e.cosineSimilarity)), ("bpw", Self.rounded(e.bitsPerWeight))]
+            members += [
+                ("rmse", Self.rounded(e.rmse)), ("max_abs", Self.rounded(e.maxAbsError)), ("rel_l2", Self.rounded(e.relativeL2)),
+                ("cosine", Self.rounded(e.cosineSimilarity)), ("bpw", Self.rounded(e.bitsPerWeight)),
+            ]
         }
         return .object(members)
     }
@@ -159,8 +162,9 @@ public struct QuantPolicy: Sendable {
         return tensors.map { t in
             let role = TensorRole.classify(name: t.name, storage: t.storage, shape: t.shape)
             if let i = keepRegexes.lastIndex(where: { t.name.contains($0) }) {
-                return QuantDecision(name: t.name, role: role, requested: nil, chosen: nil,
-                                     reason: "override: --keep \(keep[i]) (kept)", storage: t.storage)
+                return QuantDecision(
+                    name: t.name, role: role, requested: nil, chosen: nil,
+                    reason: "override: --keep \(keep[i]) (kept)", storage: t.storage)
             }
             let quantizable = role != .notFloat && role != .alreadyQuantized && t.shape.count >= 2
             var requested: QuantType?
@@ -175,14 +179,16 @@ public struct QuantPolicy: Sendable {
             }
             let row = t.shape.last ?? 0
             guard let want = requested, let chosen = QuantType.best(for: want, rowLength: row) else {
-                return QuantDecision(name: t.name, role: role, requested: requested, chosen: nil,
-                                     reason: "\(why); fallback: row \(row) not a multiple of 32 (kept)", storage: t.storage)
+                return QuantDecision(
+                    name: t.name, role: role, requested: requested, chosen: nil,
+                    reason: "\(why); fallback: row \(row) not a multiple of 32 (kept)", storage: t.storage)
             }
             if chosen != want {
                 why += "; fallback: row \(row) not a multiple of \(want.elementsPerBlock) → \(chosen.rawValue)"
             }
-            return QuantDecision(name: t.name, role: role, requested: want, chosen: chosen, reason: why,
-                                 storage: .blocks(chosen))
+            return QuantDecision(
+                name: t.name, role: role, requested: want, chosen: chosen, reason: why,
+                storage: .blocks(chosen))
         }
     }
 
@@ -196,8 +202,9 @@ public struct QuantPolicy: Sendable {
                 return (sensitive, "sensitive: modality adapter → \(sensitive.rawValue)")
             }
             if let sensitive = recipe.sensitive, let layer = Self.llmLayer(of: name),
-               name.hasSuffix(".attn.v.weight") || name.hasSuffix(".mlp.down.weight"),
-               QuantRecipe.usesMoreBits(layer: layer, of: layers) {
+                name.hasSuffix(".attn.v.weight") || name.hasSuffix(".mlp.down.weight"),
+                QuantRecipe.usesMoreBits(layer: layer, of: layers)
+            {
                 return (sensitive, "sensitive: layer \(layer) of \(layers) → \(sensitive.rawValue)")
             }
             return (recipe.base, "role: linear → \(recipe.base.rawValue)")

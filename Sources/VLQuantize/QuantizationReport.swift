@@ -43,9 +43,10 @@ public struct QuantizationReport: Sendable {
                 return n > 0 ? (t, n) : nil
             }
             let error = quantized.isEmpty ? nil : sums.report(bitsPerWeight: Double(bits) / Double(max(1, sums.count)))
-            return ComponentSummary(component: c, quantized: quantized.count, kept: rs.count - quantized.count, types: types,
-                                    error: error, inputBytes: rs.reduce(0) { $0 + $1.inputBytes },
-                                    outputBytes: rs.reduce(0) { $0 + $1.outputBytes })
+            return ComponentSummary(
+                component: c, quantized: quantized.count, kept: rs.count - quantized.count, types: types,
+                error: error, inputBytes: rs.reduce(0) { $0 + $1.inputBytes },
+                outputBytes: rs.reduce(0) { $0 + $1.outputBytes })
         }
     }
 
@@ -57,8 +58,9 @@ public struct QuantizationReport: Sendable {
             if !c.types.isEmpty { line += " (" + c.types.map { "\($0.type.rawValue) \($0.count)" }.joined(separator: ", ") + ")" }
             line += ", \(c.kept) kept"
             if let e = c.error {
-                line += String(format: "; rmse %.3g max_abs %.3g rel_l2 %.4f cosine %.5f; %.2f bpw", e.rmse, e.maxAbsError, e.relativeL2,
-                               e.cosineSimilarity, e.bitsPerWeight)
+                line += String(
+                    format: "; rmse %.3g max_abs %.3g rel_l2 %.4f cosine %.5f; %.2f bpw", e.rmse, e.maxAbsError, e.relativeL2,
+                    e.cosineSimilarity, e.bitsPerWeight)
             }
             line += String(format: "; %.2f MiB → %.2f MiB", Double(c.inputBytes) / 1048576, Double(c.outputBytes) / 1048576)
             return line
@@ -90,19 +92,27 @@ public struct QuantizationReport: Sendable {
     public func json() -> JSONValue {
         func metrics(_ e: QuantErrorReport?) -> [(key: String, value: JSONValue)] {
             guard let e else { return [] }
-            return [("rmse", QuantDecision.rounded(e.rmse)), ("max_abs", QuantDecision.rounded(e.maxAbsError)),
-                    ("rel_l2", QuantDecision.rounded(e.relativeL2)), ("cosine", QuantDecision.rounded(e.cosineSimilarity)),
-                    ("bpw", QuantDecision.rounded(e.bitsPerWeight))]
+            return [
+                ("rmse", QuantDecision.rounded(e.rmse)), ("max_abs", QuantDecision.rounded(e.maxAbsError)),
+                ("rel_l2", QuantDecision.rounded(e.relativeL2)), ("cosine", QuantDecision.rounded(e.cosineSimilarity)),
+                ("bpw", QuantDecision.rounded(e.bitsPerWeight)),
+            ]
         }
         let tensors: [JSONValue] = results.map { r in
-            .object([("name", JSONValue(r.decision.name)), ("component", JSONValue(QuantPolicy.component(of: r.decision.name))),
-                     ("role", JSONValue(r.decision.role.rawValue)), ("type", JSONValue(r.decision.storage.name)),
-                     ("requested", JSONValue(r.decision.requested?.rawValue ?? "keep")), ("reason", JSONValue(r.decision.reason)),
-                     ("elements", JSONValue(r.elements))] + metrics(r.report))
+            .object(
+                [
+                    ("name", JSONValue(r.decision.name)), ("component", JSONValue(QuantPolicy.component(of: r.decision.name))),
+                    ("role", JSONValue(r.decision.role.rawValue)), ("type", JSONValue(r.decision.storage.name)),
+                    ("requested", JSONValue(r.decision.requested?.rawValue ?? "keep")), ("reason", JSONValue(r.decision.reason)),
+                    ("elements", JSONValue(r.elements)),
+                ] + metrics(r.report))
         }
         let components: [JSONValue] = components.map { c in
-            .object([("component", JSONValue(c.component)), ("quantized", JSONValue(c.quantized)), ("kept", JSONValue(c.kept)),
-                     ("types", .object(c.types.map { ($0.type.rawValue, JSONValue($0.count)) }))] + metrics(c.error)
+            .object(
+                [
+                    ("component", JSONValue(c.component)), ("quantized", JSONValue(c.quantized)), ("kept", JSONValue(c.kept)),
+                    ("types", .object(c.types.map { ($0.type.rawValue, JSONValue($0.count)) })),
+                ] + metrics(c.error)
                     + [("input_bytes", JSONValue(c.inputBytes)), ("output_bytes", JSONValue(c.outputBytes))])
         }
         return ["recipe": JSONValue(recipe.rawValue), "tensors": .array(tensors), "components": .array(components)]

@@ -43,9 +43,11 @@ public final class QuantizationSession {
 
     /// Encodes tensor `index` (already decided): quantized tiles when its decision says so, else the
     /// bytes unchanged. `produce` streams the plain bytes of `storage`. Returns its `quant` member.
-    func encode(index: Int, storage: StorageType, shape: [Int],
-                produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void,
-                write: (UnsafeRawBufferPointer) throws -> Void) throws -> JSONValue {
+    func encode(
+        index: Int, storage: StorageType, shape: [Int],
+        produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void,
+        write: (UnsafeRawBufferPointer) throws -> Void
+    ) throws -> JSONValue {
         let decision = decisions[index]
         let elements = shape.reduce(1, *)
         let inputBytes = storage.byteCount(shape: shape) ?? 0
@@ -58,8 +60,10 @@ public final class QuantizationSession {
         let quantizer = try StreamingQuantizer(type: type, dtype: dtype, rowLength: shape.last ?? 0, threads: threads)
         try withoutActuallyEscaping(write) { w in try produce { chunk in try quantizer.consume(chunk, emit: w) } }
         let report = try quantizer.finish(emit: write)
-        results.append(TensorResult(decision: decision, elements: elements, inputBytes: inputBytes,
-                                    outputBytes: type.byteCount(elements: elements) ?? 0, error: quantizer.accumulated))
+        results.append(
+            TensorResult(
+                decision: decision, elements: elements, inputBytes: inputBytes,
+                outputBytes: type.byteCount(elements: elements) ?? 0, error: quantizer.accumulated))
         return decision.quantJSON(error: report)
     }
 
@@ -68,9 +72,11 @@ public final class QuantizationSession {
 
     /// `metadata.quantization` of the output: the recipe and the overrides, for provenance.
     var metadataEntry: JSONValue {
-        ["recipe": JSONValue(policy.recipe.rawValue),
-         "tensor_type": .array(policy.overrides.map { JSONValue("\($0.pattern)=\($0.type.rawValue)") }),
-         "keep": .array(policy.keep.map { JSONValue($0) })]
+        [
+            "recipe": JSONValue(policy.recipe.rawValue),
+            "tensor_type": .array(policy.overrides.map { JSONValue("\($0.pattern)=\($0.type.rawValue)") }),
+            "keep": .array(policy.keep.map { JSONValue($0) }),
+        ]
     }
 
     // MARK: - vlpack quantize
@@ -79,8 +85,10 @@ public final class QuantizationSession {
     /// rename; nothing is left behind on failure; `output` may not be `input`). Components,
     /// tokenizer, provenance and sources are carried over; `metadata.quantization` records the
     /// recipe. Already-quantized tensors are copied. `progress` gets (input bytes done, total, tensor).
-    public func quantize(_ input: VLPackFile, output: String,
-                         progress: ((Int, Int, String) -> Void)? = nil) throws -> VLPackWriteSummary {
+    public func quantize(
+        _ input: VLPackFile, output: String,
+        progress: ((Int, Int, String) -> Void)? = nil
+    ) throws -> VLPackWriteSummary {
         let slack = try decide(input.tensors.map { ($0.name, $0.storage, $0.shape) })
         let plan = zip(input.tensors, decisions).map { t, d in
             VLPackTensorPlan(name: t.name, storage: d.storage, shape: t.shape, source: t.source, quant: d.quantJSON())
@@ -89,25 +97,28 @@ public final class QuantizationSession {
         var metadata = (parts.metadata.objectEntries ?? []).filter { $0.key != "quantization" }
         metadata.append(("quantization", metadataEntry))
         parts.metadata = .object(metadata)
-        let writer = try VLPackWriter(path: output, plan: plan, parts: parts,
-                                      alignment: VLPackAlignment(rawValue: input.preamble.alignment) ?? .cacheLine,
-                                      inputs: [input.path], headerSlack: slack)
+        let writer = try VLPackWriter(
+            path: output, plan: plan, parts: parts,
+            alignment: VLPackAlignment(rawValue: input.preamble.alignment) ?? .cacheLine,
+            inputs: [input.path], headerSlack: slack)
         let total = input.tensors.reduce(0) { $0 + $1.nbytes }
         var done = 0
         for (index, tensor) in input.tensors.enumerated() {
             let bytes = input.bytes(of: tensor)
             var quant: JSONValue?
             try writer.write(tensor: tensor.name) { write in
-                quant = try encode(index: index, storage: tensor.storage, shape: tensor.shape, produce: { sink in
-                    // Pieces of whole progress steps, copied under the SIGBUS guard (an input truncated
-                    // meanwhile throws, naming it); the quantizer re-tiles them.
-                    try bytes.read(chunk: Self.progressStep) { piece in
-                        try sink(piece)
-                        done += piece.count
-                        progress?(done, total, tensor.name)
-                    }
-                    if bytes.count == 0 { progress?(done, total, tensor.name) }
-                }, write: write)
+                quant = try encode(
+                    index: index, storage: tensor.storage, shape: tensor.shape,
+                    produce: { sink in
+                        // Pieces of whole progress steps, copied under the SIGBUS guard (an input truncated
+                        // meanwhile throws, naming it); the quantizer re-tiles them.
+                        try bytes.read(chunk: Self.progressStep) { piece in
+                            try sink(piece)
+                            done += piece.count
+                            progress?(done, total, tensor.name)
+                        }
+                        if bytes.count == 0 { progress?(done, total, tensor.name) }
+                    }, write: write)
             }
             if let quant { try writer.setQuant(quant, forTensor: tensor.name) }
             bytes.releasePages()
@@ -127,9 +138,11 @@ extension QuantizationSession: TensorEncoding {
         return (decisions.map { ($0.storage, $0.quantJSON()) }, slack)
     }
 
-    public func encode(_ tensor: ConversionPlan.Tensor, index: Int,
-                       produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void,
-                       write: (UnsafeRawBufferPointer) throws -> Void) throws -> JSONValue? {
+    public func encode(
+        _ tensor: ConversionPlan.Tensor, index: Int,
+        produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void,
+        write: (UnsafeRawBufferPointer) throws -> Void
+    ) throws -> JSONValue? {
         try encode(index: index, storage: .plain(tensor.dtype), shape: tensor.shape, produce: produce, write: write)
     }
 }

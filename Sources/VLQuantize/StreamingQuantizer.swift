@@ -35,8 +35,10 @@ public final class StreamingQuantizer {
 
     /// Refuses a dtype other than F32/F16/BF16 or a row length that is not a positive multiple of
     /// the type's block, before anything is allocated.
-    public init(type: QuantType, dtype: DType, rowLength: Int, threads: Int,
-                tileValues: Int = StreamingQuantizer.defaultTileValues) throws(QuantError) {
+    public init(
+        type: QuantType, dtype: DType, rowLength: Int, threads: Int,
+        tileValues: Int = StreamingQuantizer.defaultTileValues
+    ) throws(QuantError) {
         guard dtype == .f32 || dtype == .f16 || dtype == .bf16 else { throw .unsupportedSourceDType(dtype) }
         guard rowLength > 0, rowLength % type.elementsPerBlock == 0 else {
             throw .rowLengthNotBlockMultiple(type: type, rowLength: rowLength)
@@ -72,7 +74,8 @@ public final class StreamingQuantizer {
                 continue
             }
             let n = min(tileBytes - staged, rest.count)
-            UnsafeMutableRawBufferPointer(rebasing: staging[staged..<(staged + n)]).copyMemory(from: UnsafeRawBufferPointer(rebasing: rest[rest.startIndex..<(rest.startIndex + n)]))
+            UnsafeMutableRawBufferPointer(rebasing: staging[staged..<(staged + n)]).copyMemory(
+                from: UnsafeRawBufferPointer(rebasing: rest[rest.startIndex..<(rest.startIndex + n)]))
             staged += n
             rest = UnsafeRawBufferPointer(rebasing: rest[(rest.startIndex + n)...])
             if staged == tileBytes {

@@ -76,9 +76,10 @@ extension SafetensorsFile {
             expectedBegin = t.end
             // Cannot overflow: the check below proves dataStart + end <= fileSize for the last end.
             let location = StorageLocation(file: fileName, key: t.name, fileOffset: dataStart &+ t.begin, byteCount: t.byteCount)
-            entries.append(TensorEntry(
-                name: t.name, dtype: t.dtype, shape: t.shape,
-                strides: TensorEntry.contiguousStrides(t.shape), storageOffset: 0, storage: location))
+            entries.append(
+                TensorEntry(
+                    name: t.name, dtype: t.dtype, shape: t.shape,
+                    strides: TensorEntry.contiguousStrides(t.shape), storageOffset: 0, storage: location))
         }
         // The buffer must be fully indexed: no trailing bytes that another parser could read as
         // something else (polyglots), and no tensor running past the end.

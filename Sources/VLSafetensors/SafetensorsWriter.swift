@@ -123,11 +123,15 @@ public struct SafetensorsWriter {
         var offset = 0
         for t in ordered {
             guard let end = Checked.add(offset, t.byteCount) else { throw .invalidShape(tensor: t.name, shape: t.shape) }
-            members.append((key: t.name, value: [
-                "dtype": .string(t.dtype.rawValue),
-                "shape": .array(t.shape.map { JSONValue($0) }),
-                "data_offsets": [JSONValue(offset), JSONValue(end)],
-            ]))
+            members.append(
+                (
+                    key: t.name,
+                    value: [
+                        "dtype": .string(t.dtype.rawValue),
+                        "shape": .array(t.shape.map { JSONValue($0) }),
+                        "data_offsets": [JSONValue(offset), JSONValue(end)],
+                    ]
+                ))
             offset = end
         }
         var json = Array(JSONValue.object(members).serialized().utf8)

@@ -21,8 +21,9 @@ public final class RawPickleFile: TensorSource {
         // More bytes after STOP mean another format (the sniffer routes stacked pickles to the
         // legacy reader), never a pickle whose tail can be ignored.
         guard result.endOffset == bytes.count else {
-            throw TorchError.trailingBytes(offset: result.endOffset, count: bytes.count - result.endOffset,
-                                           after: "the pickle's STOP")
+            throw TorchError.trailingBytes(
+                offset: result.endOffset, count: bytes.count - result.endOffset,
+                after: "the pickle's STOP")
         }
         globals = result.globals
         let graph = TorchObjectGraph(result: result) { _, name in

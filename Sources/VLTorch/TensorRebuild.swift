@@ -83,8 +83,9 @@ struct TensorRebuild {
         // An untyped storage takes its element type from each tensor; all of them must agree.
         let storageKey = storage.location.key
         if let first = viewDTypes[storageKey], first != dtype {
-            throw TorchError.storageKeyConflict(key: storageKey, first: "\(first.rawValue) (by an earlier tensor)",
-                                                second: "\(dtype.rawValue) (by '\(name)')")
+            throw TorchError.storageKeyConflict(
+                key: storageKey, first: "\(first.rawValue) (by an earlier tensor)",
+                second: "\(dtype.rawValue) (by '\(name)')")
         }
         viewDTypes[storageKey] = dtype
         guard Checked.byteCount(shape, itemSize: dtype.byteSize) != nil else {

@@ -120,8 +120,11 @@ public final class TorchLegacyCheckpoint: TensorSource {
                 byteOffset += view.offset * dtype.byteSize
                 byteCount = view.size * dtype.byteSize
             }
-            return ResolvedStorage(dtype: dtype, location: StorageLocation(file: path, key: id.view?.key ?? id.key,
-                                                                           fileOffset: byteOffset, byteCount: byteCount))
+            return ResolvedStorage(
+                dtype: dtype,
+                location: StorageLocation(
+                    file: path, key: id.view?.key ?? id.key,
+                    fileOffset: byteOffset, byteCount: byteCount))
         }
         (entries, skipped) = try graph.contents()
     }

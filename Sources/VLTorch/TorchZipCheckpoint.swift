@@ -53,8 +53,9 @@ public final class TorchZipCheckpoint: TensorSource {
             try pickleBytes.withUnsafeBytes { bytes in
                 let result = try PickleMachine(limits: limits).run(bytes)
                 guard result.endOffset == bytes.count else {
-                    throw TorchError.trailingBytes(offset: result.endOffset, count: bytes.count - result.endOffset,
-                                                   after: "the STOP that ends data.pkl")
+                    throw TorchError.trailingBytes(
+                        offset: result.endOffset, count: bytes.count - result.endOffset,
+                        after: "the STOP that ends data.pkl")
                 }
                 return result
             }
@@ -71,8 +72,10 @@ public final class TorchZipCheckpoint: TensorSource {
 
     /// `('storage', <XStorage class>, key, location, numel)` → the `data/<key>` record, whose size
     /// must equal numel × itemsize (numel counts bytes for `UntypedStorage`).
-    private static func resolveStorage(_ pid: PickleValue, name: String, result: PickleResult, archive: ZipArchive,
-                                       prefix: String, bigEndian: Bool) throws -> ResolvedStorage {
+    private static func resolveStorage(
+        _ pid: PickleValue, name: String, result: PickleResult, archive: ZipArchive,
+        prefix: String, bigEndian: Bool
+    ) throws -> ResolvedStorage {
         let id = try PersistentStorageID(pid, result: result, path: name)
         let recordName = "\(prefix)/data/\(id.key)"
         guard let record = archive.directory[recordName] else { throw TorchError.recordMissing(name: recordName) }
@@ -83,9 +86,10 @@ public final class TorchZipCheckpoint: TensorSource {
         guard record.uncompressedSize == expected else {
             throw TorchError.storageSizeMismatch(storage: recordName, expected: expected, found: record.uncompressedSize)
         }
-        let location = StorageLocation(file: archive.file.path, key: recordName,
-                                       fileOffset: record.isStored ? record.dataOffset : nil,
-                                       byteCount: expected, bigEndian: bigEndian)
+        let location = StorageLocation(
+            file: archive.file.path, key: recordName,
+            fileOffset: record.isStored ? record.dataOffset : nil,
+            byteCount: expected, bigEndian: bigEndian)
         return ResolvedStorage(dtype: id.dtype, location: location)
     }
 
@@ -102,7 +106,7 @@ public final class TorchZipCheckpoint: TensorSource {
 
 /// The fields of a torch persistent storage id, validated.
 struct PersistentStorageID {
-    let dtype: DType?      // nil = UntypedStorage (bytes)
+    let dtype: DType?  // nil = UntypedStorage (bytes)
     let key: String
     let numel: Int
     /// Legacy only: (view key, offset, size) when the tensor views part of a root storage.
@@ -136,7 +140,7 @@ struct PersistentStorageID {
 
     init(_ pid: PickleValue, result: PickleResult, path: String) throws {
         guard case let .ref(r) = pid, case let .tuple(items) = result[r], items.count == 5 || items.count == 6,
-              case .string("storage") = items[0]
+            case .string("storage") = items[0]
         else { throw TorchError.invalidPersistentID(path: path, reason: "expected ('storage', type, key, location, numel)") }
         guard case let .ref(t) = items[1], case let .global(cls) = result[t], Self.storageModules.contains(cls.module) else {
             throw TorchError.invalidPersistentID(path: path, reason: "storage type is not a torch storage class")
@@ -158,8 +162,8 @@ struct PersistentStorageID {
         self.numel = numel
         if items.count == 6, case let .ref(v) = items[5] {
             guard case let .tuple(view) = result[v], view.count == 3, case let .string(viewKey) = view[0],
-                  case let .int(o) = view[1], case let .int(s) = view[2],
-                  let offset = Int(exactly: o), let size = Int(exactly: s), offset >= 0, size >= 0
+                case let .int(o) = view[1], case let .int(s) = view[2],
+                let offset = Int(exactly: o), let size = Int(exactly: s), offset >= 0, size >= 0
             else { throw TorchError.invalidPersistentID(path: path, reason: "malformed storage view metadata") }
             self.view = (viewKey, offset, size)
         } else {

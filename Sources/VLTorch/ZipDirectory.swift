@@ -41,7 +41,7 @@ public struct ZipDirectory: Sendable {
         if end >= 20, bytes.loadUnaligned(fromByteOffset: end - 20, as: UInt32.self).littleEndian == 0x0706_4b50 {
             let recordOffset64 = bytes.loadUnaligned(fromByteOffset: end - 12, as: UInt64.self).littleEndian
             guard let recordOffset = Checked.int(recordOffset64), recordOffset <= bytes.count - 56,
-                  bytes.loadUnaligned(fromByteOffset: recordOffset, as: UInt32.self).littleEndian == 0x0606_4b50
+                bytes.loadUnaligned(fromByteOffset: recordOffset, as: UInt32.self).littleEndian == 0x0606_4b50
             else { throw .zipRecordTruncated(offset: end - 20, record: "ZIP64 end-of-central-directory record") }
             let c = bytes.loadUnaligned(fromByteOffset: recordOffset + 32, as: UInt64.self).littleEndian
             let s = bytes.loadUnaligned(fromByteOffset: recordOffset + 40, as: UInt64.self).littleEndian
@@ -53,8 +53,9 @@ public struct ZipDirectory: Sendable {
         }
         guard count <= Self.maxEntries else { throw .tooManyEntries(count: count, limit: Self.maxEntries) }
         guard let directoryEnd = Checked.add(directoryOffset, directorySize), directoryEnd <= bytes.count else {
-            throw .entryOutOfBounds(name: "(central directory)", offset: directoryOffset,
-                                    end: directoryOffset &+ directorySize, fileSize: bytes.count)
+            throw .entryOutOfBounds(
+                name: "(central directory)", offset: directoryOffset,
+                end: directoryOffset &+ directorySize, fileSize: bytes.count)
         }
 
         var entries: [ZipEntry] = []
@@ -94,17 +95,17 @@ public struct ZipDirectory: Sendable {
             guard try c.readInteger(UInt32.self) == 0x0201_4b50 else {
                 throw TorchError.zipRecordTruncated(offset: start, record: "central directory entry (bad signature)")
             }
-            try c.skip(4)                                   // version made by, version needed
+            try c.skip(4)  // version made by, version needed
             let flags = try c.readInteger(UInt16.self)
             let method = Int(try c.readInteger(UInt16.self))
-            try c.skip(4)                                   // time, date
+            try c.skip(4)  // time, date
             let crc = try c.readInteger(UInt32.self)
             var compressed = UInt64(try c.readInteger(UInt32.self))
             var uncompressed = UInt64(try c.readInteger(UInt32.self))
             let nameLength = Int(try c.readInteger(UInt16.self))
             let extraLength = Int(try c.readInteger(UInt16.self))
             let commentLength = Int(try c.readInteger(UInt16.self))
-            try c.skip(8)                                   // disk, internal attrs, external attrs
+            try c.skip(8)  // disk, internal attrs, external attrs
             var localOffset = UInt64(try c.readInteger(UInt32.self))
             let nameBytes = try c.readBytes(nameLength)
             var extra = ByteCursor(try c.readBytes(extraLength))
@@ -124,7 +125,7 @@ public struct ZipDirectory: Sendable {
             guard flags & 1 == 0 else { throw TorchError.unsupportedCompression(name: name, method: -1) }
             guard method == 0 || method == 8 else { throw TorchError.unsupportedCompression(name: name, method: method) }
             guard let compressedSize = Checked.int(compressed), let uncompressedSize = Checked.int(uncompressed),
-                  let headerOffset = Checked.int(localOffset)
+                let headerOffset = Checked.int(localOffset)
             else { throw TorchError.entryOutOfBounds(name: name, offset: Int.max, end: Int.max, fileSize: file.count) }
             if method == 0 && compressedSize != uncompressedSize {
                 throw TorchError.storageSizeMismatch(storage: name, expected: uncompressedSize, found: compressedSize)
@@ -133,8 +134,9 @@ public struct ZipDirectory: Sendable {
             guard let dataEnd = Checked.add(dataOffset, compressedSize), dataEnd <= file.count else {
                 throw TorchError.entryOutOfBounds(name: name, offset: dataOffset, end: dataOffset &+ compressedSize, fileSize: file.count)
             }
-            return ZipEntry(name: name, method: method, compressedSize: compressedSize, uncompressedSize: uncompressedSize,
-                            crc32: crc, localHeaderOffset: headerOffset, dataOffset: dataOffset)
+            return ZipEntry(
+                name: name, method: method, compressedSize: compressedSize, uncompressedSize: uncompressedSize,
+                crc32: crc, localHeaderOffset: headerOffset, dataOffset: dataOffset)
         } catch let e as TorchError {
             throw e
         } catch {
@@ -144,8 +146,10 @@ public struct ZipDirectory: Sendable {
 
     /// Reads the local header at `headerOffset`, checks that it names the same file, and returns
     /// where the payload starts.
-    private static func localDataOffset(name: String, nameBytes: UnsafeRawBufferPointer, headerOffset: Int,
-                                        file: UnsafeRawBufferPointer) throws(TorchError) -> Int {
+    private static func localDataOffset(
+        name: String, nameBytes: UnsafeRawBufferPointer, headerOffset: Int,
+        file: UnsafeRawBufferPointer
+    ) throws(TorchError) -> Int {
         guard headerOffset <= file.count - 30 else {
             throw .entryOutOfBounds(name: name, offset: headerOffset, end: headerOffset &+ 30, fileSize: file.count)
         }
@@ -160,7 +164,7 @@ public struct ZipDirectory: Sendable {
             throw .entryOutOfBounds(name: name, offset: headerOffset, end: dataOffset, fileSize: file.count)
         }
         guard localNameLength == nameBytes.count,
-              UnsafeRawBufferPointer(rebasing: file[nameStart..<(nameStart + localNameLength)]).elementsEqual(nameBytes)
+            UnsafeRawBufferPointer(rebasing: file[nameStart..<(nameStart + localNameLength)]).elementsEqual(nameBytes)
         else { throw .localHeaderMismatch(name: name, offset: headerOffset) }
         return dataOffset
     }

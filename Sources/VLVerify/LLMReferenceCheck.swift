@@ -47,10 +47,15 @@ public enum LLMReferenceCheck {
         }
         let expected = try reference.tensor(StageName.llmGreedyIDs.rawValue, rank: 1)?.values.map { Int($0) } ?? []
         let capacity = ids.count + expected.count + 1
-        let got = try decoder.forward(embeddings: try decoder.embed(ids), count: ids.count,
-                                      state: decoder.makeRunState(capacity: capacity), on: context)
-        let greedy = expected.isEmpty ? [] : try decoder.greedy(prompt: ids, maxNewTokens: expected.count, stopIDs: [],
-                                                                state: decoder.makeRunState(capacity: capacity), on: context)
+        let got = try decoder.forward(
+            embeddings: try decoder.embed(ids), count: ids.count,
+            state: decoder.makeRunState(capacity: capacity), on: context)
+        let greedy =
+            expected.isEmpty
+            ? []
+            : try decoder.greedy(
+                prompt: ids, maxNewTokens: expected.count, stopIDs: [],
+                state: decoder.makeRunState(capacity: capacity), on: context)
         var agree = 0, kl = 0.0
         for i in 0..<ids.count {
             let g = got[(i * V)..<((i + 1) * V)], w = want[(i * V)..<((i + 1) * V)]
@@ -59,10 +64,11 @@ public enum LLMReferenceCheck {
         }
         let storages = decoder.weights.pack.tensors.filter { ComponentName.owner(ofTensor: $0.name) == .llm }.map(\.storage)
         let rule = Tolerance.forStorages(storages)
-        return LLMCheckResult(positions: ids.count, logits: ErrorMetrics(got: got, want: want),
-                              tolerance: rule == .float ? rule : rule.reportedOnly,
-                              top1Agreement: Double(agree) / Double(ids.count), meanKL: kl / Double(ids.count),
-                              expectedGreedy: expected, greedy: greedy)
+        return LLMCheckResult(
+            positions: ids.count, logits: ErrorMetrics(got: got, want: want),
+            tolerance: rule == .float ? rule : rule.reportedOnly,
+            top1Agreement: Double(agree) / Double(ids.count), meanKL: kl / Double(ids.count),
+            expectedGreedy: expected, greedy: greedy)
     }
 
     private static func argmax(_ x: ArraySlice<Float>) -> Int {

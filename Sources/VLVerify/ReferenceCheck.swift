@@ -46,8 +46,9 @@ public struct ReferenceCheck<B: Branch> {
             guard let want = tensors[name], want.count == got.count else {
                 throw VerifyError.referenceSizeMismatch(stage: name.rawValue, reference: tensors[name]?.count ?? 0, model: got.count)
             }
-            return StageResult(name: name.rawValue, input: input, chained: chained, metrics: ErrorMetrics(got: got, want: want),
-                               tolerance: tolerance(at: name, reading: B.stages[start..<index]))
+            return StageResult(
+                name: name.rawValue, input: input, chained: chained, metrics: ErrorMetrics(got: got, want: want),
+                tolerance: tolerance(at: name, reading: B.stages[start..<index]))
         }
         func run(_ index: Int, _ input: [Float]) throws -> [Float] {
             try B.stages[index - 1].run(branch, input, t, state, context)
@@ -80,13 +81,16 @@ public struct ReferenceCheck<B: Branch> {
         var results: [StageResult] = []
         for (index, name) in B.stageNames.enumerated() {
             guard let (got, gotShape) = try embedding.tensor(name, of: branch),
-                  let (want, wantShape) = try reference.tensor(name, of: branch) else { continue }
+                let (want, wantShape) = try reference.tensor(name, of: branch)
+            else { continue }
             guard gotShape == wantShape else {
                 throw VerifyError.embeddingShapeMismatch(stage: name.rawValue, embedding: gotShape, reference: wantShape)
             }
             let tolerance = index == 0 ? Tolerance.preprocessing : self.tolerance(at: name, reading: B.stages[0..<index])
-            results.append(StageResult(name: name.rawValue, input: "embedding", chained: index > 0,
-                                       metrics: ErrorMetrics(got: got, want: want), tolerance: tolerance))
+            results.append(
+                StageResult(
+                    name: name.rawValue, input: "embedding", chained: index > 0,
+                    metrics: ErrorMetrics(got: got, want: want), tolerance: tolerance))
         }
         guard !results.isEmpty else { throw VerifyError.noSharedStage }
         return results
@@ -103,8 +107,10 @@ public enum VisionReferenceCheck {
     public static func passes(_ results: [StageResult]) -> Bool { Verdict.passes(results, output: .videoOut) }
 
     /// Every stage of `branch` against `reference`, on a fresh run state.
-    public static func run(branch: VideoBranch, reference: ReferenceFile,
-                           on context: ExecutionContext = .standard) throws -> [StageResult] {
+    public static func run(
+        branch: VideoBranch, reference: ReferenceFile,
+        on context: ExecutionContext = .standard
+    ) throws -> [StageResult] {
         try check(branch).run(reference: reference, state: branch.makeRunState(), on: context)
     }
 }

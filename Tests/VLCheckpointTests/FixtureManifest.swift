@@ -40,10 +40,12 @@ enum Fixtures {
         loadJSON($0)[key: "fixtures"]?.array ?? []
     }.map(Expected.init)
     static let samples: [Expected] = (loadJSON("samples/manifest.json")[key: "fixtures"]?.array ?? []).map(Expected.init)
-    static let hostile: [Hostile] = ["hostile/manifest.json", "readers/manifest.json", "fuzz-findings/manifest.json"].flatMap { loadJSON($0)[key: "cases"]?.array ?? [] }.compactMap { c in
+    static let hostile: [Hostile] = ["hostile/manifest.json", "readers/manifest.json", "fuzz-findings/manifest.json"].flatMap {
+        loadJSON($0)[key: "cases"]?.array ?? []
+    }.compactMap { c in
         guard let p = c[key: "path"]?.string, let e = c[key: "expect"]?.string else { return nil }
-        return Hostile(path: p, kind: c[key: "kind"]?.string ?? "", expect: e,
-                       alsoAccept: c[key: "alsoAccept"]?.array?.compactMap(\.string) ?? [], canary: c[key: "canary"]?.string)
+        return Hostile(
+            path: p, kind: c[key: "kind"]?.string ?? "", expect: e,
+            alsoAccept: c[key: "alsoAccept"]?.array?.compactMap(\.string) ?? [], canary: c[key: "canary"]?.string)
     }
 }
-

@@ -35,7 +35,9 @@ import VLPackFormat
         try writeTinyEVA(to: input, extra: ["blocks.0.attn.relative_position_bias_table"])
         let out = (dir as NSString).appendingPathComponent("o.vlpack")
         #expect(rule { _ = try convert([input], output: out) { $0.configOverrides = tinyEVAConfig } } == "unmappedTensor")
-        let file = try convert([input], output: out) { $0.configOverrides = tinyEVAConfig; $0.allowUnmapped = true }
+        let file = try convert([input], output: out) {
+            $0.configOverrides = tinyEVAConfig; $0.allowUnmapped = true
+        }
         #expect(file.tensor(named: "extra.eva_vit.blocks.0.attn.relative_position_bias_table") != nil)
     }
 
@@ -45,11 +47,20 @@ import VLPackFormat
         let input = (dir as NSString).appendingPathComponent("eva.safetensors")
         try writeTinyEVA(to: input, firstValue: 1e6)
         let out = (dir as NSString).appendingPathComponent("o.vlpack")
-        #expect(rule { _ = try convert([input], output: out) { $0.configOverrides = tinyEVAConfig; $0.dtype = .f16 } } == "narrowingOverflow")
+        #expect(
+            rule {
+                _ = try convert([input], output: out) {
+                    $0.configOverrides = tinyEVAConfig; $0.dtype = .f16
+                }
+            } == "narrowingOverflow")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["eva.safetensors"])
         var allow = Converter.Options()
         allow.allowOverflow = true
-        let file = try convert([input], output: out, configure: { $0.configOverrides = tinyEVAConfig; $0.dtype = .f16 }, writeOptions: allow)
+        let file = try convert(
+            [input], output: out,
+            configure: {
+                $0.configOverrides = tinyEVAConfig; $0.dtype = .f16
+            }, writeOptions: allow)
         let cls = try #require(file.tensor(named: "vision.encoder.cls_token"))
         #expect(cls.storage == .plain(.f16))
         #expect(file.bytes(of: cls).withUnsafeBytes { $0.loadUnaligned(as: UInt16.self) } == 0x7C00)
@@ -73,8 +84,9 @@ import VLPackFormat
         let dir = try Paths.scratch("index")
         let folder = Paths.fixture("samples/llama-hf")
         let byFolder = try convert([folder], output: (dir as NSString).appendingPathComponent("folder.vlpack"))
-        let byIndex = try convert([(folder as NSString).appendingPathComponent("pytorch_model.bin.index.json")],
-                                  output: (dir as NSString).appendingPathComponent("index.vlpack"))
+        let byIndex = try convert(
+            [(folder as NSString).appendingPathComponent("pytorch_model.bin.index.json")],
+            output: (dir as NSString).appendingPathComponent("index.vlpack"))
         #expect(byIndex.tensors.count == byFolder.tensors.count)
         #expect(byIndex.tensors.map(\.name) == byFolder.tensors.map(\.name))
         #expect(byIndex.tensors.map(\.crc32) == byFolder.tensors.map(\.crc32))
@@ -101,12 +113,13 @@ import VLPackFormat
 }
 
 @Suite struct MapLanguageTests {
-    @Test(arguments: [
-        ("blocks.{i}.attn.qkv.weight", "blocks.12.attn.qkv.weight", ["i": "12"]),
-        ("blocks.{i}.**", "blocks.39.mlp.fc1.weight", ["i": "39"]),
-        ("modality_trunks.{tower}.**", "modality_trunks.vision.blocks.0.x", ["tower": "vision"]),
-        ("norm.**", "norm.weight", [:]),
-    ] as [(String, String, [String: String])])
+    @Test(
+        arguments: [
+            ("blocks.{i}.attn.qkv.weight", "blocks.12.attn.qkv.weight", ["i": "12"]),
+            ("blocks.{i}.**", "blocks.39.mlp.fc1.weight", ["i": "39"]),
+            ("modality_trunks.{tower}.**", "modality_trunks.vision.blocks.0.x", ["tower": "vision"]),
+            ("norm.**", "norm.weight", [:]),
+        ] as [(String, String, [String: String])])
     func patternsMatch(_ pattern: String, _ name: String, _ captures: [String: String]) throws {
         #expect(try NamePattern(pattern).match(name) == captures)
     }

@@ -11,9 +11,11 @@ import VLPackFormat
         let overrides = try sampleOverrides()
         let inputs = ["eva_vit_g.pth", "blip2_pretrained_flant5xxl.pth", "VL_tiny.pth"].map { Paths.fixture("samples/\($0)") }
         let pack = try convert(inputs, output: out) { $0.configOverrides = overrides }
-        for name in ["vision.encoder.cls_token", "vision.encoder.blocks.1.attn.qkv.weight", "vision.ln.weight",
-                     "vision.query_tokens", "vision.qformer.layers.0.cross_attn.k.weight", "video.frame_pos.weight",
-                     "video.qformer.layers.1.cross_attn.v.weight", "video.proj.weight"] {
+        for name in [
+            "vision.encoder.cls_token", "vision.encoder.blocks.1.attn.qkv.weight", "vision.ln.weight",
+            "vision.query_tokens", "vision.qformer.layers.0.cross_attn.k.weight", "video.frame_pos.weight",
+            "video.qformer.layers.1.cross_attn.v.weight", "video.proj.weight",
+        ] {
             #expect(pack.tensor(named: name) != nil, "\(name)")
         }
     }

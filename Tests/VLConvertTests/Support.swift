@@ -25,8 +25,10 @@ enum Paths {
 }
 
 /// Converts inputs with the bundled maps; returns the opened output.
-func convert(_ inputs: [String], output: String, configure: (inout ConversionPlan.Options) -> Void = { _ in },
-             writeOptions: Converter.Options = .init()) throws -> VLPackFile {
+func convert(
+    _ inputs: [String], output: String, configure: (inout ConversionPlan.Options) -> Void = { _ in },
+    writeOptions: Converter.Options = .init()
+) throws -> VLPackFile {
     var options = ConversionPlan.Options()
     configure(&options)
     let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }

@@ -132,8 +132,10 @@ private func contents(_ path: String) throws -> [UInt8] {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         #expect(mkfifo(folder + "/fifo", 0o644) == 0)
         #expect(symlink(folder + "/nowhere", folder + "/dangling") == 0)
-        for (path, rule) in [(folder + "/fifo", "notARegularFile"), (folder, "notARegularFile"), (folder + "/dangling", "danglingSymlink"),
-                             (folder + "/missing", "cannotOpen")] {
+        for (path, rule) in [
+            (folder + "/fifo", "notARegularFile"), (folder, "notARegularFile"), (folder + "/dangling", "danglingSymlink"),
+            (folder + "/missing", "cannotOpen"),
+        ] {
             do {
                 _ = try MappedFile(path: path)
                 Issue.record("\(path) opened")

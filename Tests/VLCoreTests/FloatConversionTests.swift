@@ -65,9 +65,13 @@ import VLTestSupport
             let b = up.isInfinite ? (up > 0 ? 0x1p128 : -0x1p128) : up
             let x = Double(f)
             let expected: UInt16
-            if abs(x - a) < abs(b - x) { expected = down }
-            else if abs(x - a) > abs(b - x) { expected = down &+ 1 }
-            else { expected = down & 1 == 0 ? down : down &+ 1 }
+            if abs(x - a) < abs(b - x) {
+                expected = down
+            } else if abs(x - a) > abs(b - x) {
+                expected = down &+ 1
+            } else {
+                expected = down & 1 == 0 ? down : down &+ 1
+            }
             #expect(FloatConversion.bfloat16FromFloat(f) == expected, "\(f)")
         }
     }

@@ -177,18 +177,19 @@ private func rule(of body: () throws(JSONError) -> Void) -> String? {
     @Test func compactAndPretty() {
         let v: JSONValue = ["b": 1, "a": [true, nil, 2.5], "e": [:], "l": []]
         #expect(v.serialized() == #"{"b":1,"a":[true,null,2.5],"e":{},"l":[]}"#)
-        #expect(v.serialized(pretty: true) == """
-            {
-              "b": 1,
-              "a": [
-                true,
-                null,
-                2.5
-              ],
-              "e": {},
-              "l": []
-            }
-            """)
+        #expect(
+            v.serialized(pretty: true) == """
+                {
+                  "b": 1,
+                  "a": [
+                    true,
+                    null,
+                    2.5
+                  ],
+                  "e": {},
+                  "l": []
+                }
+                """)
     }
 
     @Test func numbers() {

@@ -11,17 +11,18 @@ import VLCore
         #expect(Checked.byteCount([1 << 62], itemSize: 4) == nil)
     }
 
-    @Test(arguments: [
-        // shape, strides, offset, storage elements, expected span (nil = out of bounds)
-        ([2, 3], [3, 1], 0, 6, 6),
-        ([2, 3], [3, 1], 1, 6, nil),
-        ([3, 2], [1, 3], 0, 6, 6),          // transposed view
-        ([0, 5], [5, 1], 6, 6, 0),          // empty at the end is fine
-        ([0, 5], [5, 1], 7, 6, nil),
-        ([], [], 5, 6, 1),                  // 0-d scalar
-        ([], [], 6, 6, nil),
-        ([2], [Int.max], 0, 6, nil),        // stride overflow
-    ] as [([Int], [Int], Int, Int, Int?)])
+    @Test(
+        arguments: [
+            // shape, strides, offset, storage elements, expected span (nil = out of bounds)
+            ([2, 3], [3, 1], 0, 6, 6),
+            ([2, 3], [3, 1], 1, 6, nil),
+            ([3, 2], [1, 3], 0, 6, 6),  // transposed view
+            ([0, 5], [5, 1], 6, 6, 0),  // empty at the end is fine
+            ([0, 5], [5, 1], 7, 6, nil),
+            ([], [], 5, 6, 1),  // 0-d scalar
+            ([], [], 6, 6, nil),
+            ([2], [Int.max], 0, 6, nil),  // stride overflow
+        ] as [([Int], [Int], Int, Int, Int?)])
     func viewSpan(_ shape: [Int], _ strides: [Int], _ offset: Int, _ elements: Int, _ expected: Int?) {
         #expect(TensorEntry.viewSpan(shape: shape, strides: strides, offset: offset, storageElements: elements) == expected)
     }

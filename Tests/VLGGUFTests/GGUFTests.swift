@@ -85,9 +85,11 @@ struct GGUFFile {
         for key in ["general.architecture", "tokenizer.ggml.model", "tokenizer.ggml.pre"] {
             #expect(gguf.strings[key] == expected[key: "metadata"]?[key: key]?.string, "\(key)")
         }
-        for key in ["llama.block_count", "llama.context_length", "llama.embedding_length", "llama.feed_forward_length",
-                    "llama.rope.dimension_count", "llama.attention.head_count", "llama.attention.head_count_kv",
-                    "general.file_type", "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id", "llama.vocab_size"] {
+        for key in [
+            "llama.block_count", "llama.context_length", "llama.embedding_length", "llama.feed_forward_length",
+            "llama.rope.dimension_count", "llama.attention.head_count", "llama.attention.head_count_kv",
+            "general.file_type", "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id", "llama.vocab_size",
+        ] {
             #expect(gguf.scalars[key] == expected[key: "metadata"]?[key: key]?.int, "\(key)")
         }
     }
@@ -130,18 +132,21 @@ struct GGUFFile {
         _ = try Samples.convert(to: "\(dir)/sample.vlpack")
         let exporter = try GGUFExporter(file: VLPackFile(path: "\(dir)/sample.vlpack"))
         let config = try #require(exporter.file.parts.components[key: "llm"]?[key: "config"])
-        let kv = try exporter.metadata(hidden: 256, layers: 2, heads: 4, kvHeads: 4, headDim: 64, intermediate: 768,
-                                       vocabRows: 514, config: config, fileType: 1)
+        let kv = try exporter.metadata(
+            hidden: 256, layers: 2, heads: 4, kvHeads: 4, headDim: 64, intermediate: 768,
+            vocabRows: 514, config: config, fileType: 1)
         let value = { (key: String) in kv.first { $0.key == key }?.value }
         guard case let .strings(tokens)? = value("tokenizer.ggml.tokens"), case let .float32s(scores)? = value("tokenizer.ggml.scores"),
-              case let .int32s(types)? = value("tokenizer.ggml.token_type") else { Issue.record("tokenizer arrays missing"); return }
+            case let .int32s(types)? = value("tokenizer.ggml.token_type")
+        else { Issue.record("tokenizer arrays missing"); return }
         #expect(tokens.count == 514 && scores.count == 514 && types.count == 514)
         #expect(Array(tokens[512...]) == ["[PAD]", "[PAD513]"])
         #expect(Array(scores[512...]) == [-1000, -10000])
         #expect(Array(types[512...]) == [4, 5])
         #expect(throws: (any Error).self) {
-            try exporter.metadata(hidden: 256, layers: 2, heads: 4, kvHeads: 4, headDim: 64, intermediate: 768,
-                                  vocabRows: 500, config: config, fileType: 1)
+            try exporter.metadata(
+                hidden: 256, layers: 2, heads: 4, kvHeads: 4, headDim: 64, intermediate: 768,
+                vocabRows: 500, config: config, fileType: 1)
         }
     }
 

@@ -41,8 +41,9 @@ import VLTestSamples
 
     @Test func detailsNameWhatFailed() {
         #expect(GGUFError.missingComponent(component: "llm").description == "missingComponent: the .vlpack has no llm component")
-        #expect(GGUFError.vocabularyExceedsEmbeddings(pieces: 512, rows: 500).description
-            == "vocabularyExceedsEmbeddings: tokenizer.model has 512 pieces but the embeddings only 500 rows")
+        #expect(
+            GGUFError.vocabularyExceedsEmbeddings(pieces: 512, rows: 500).description
+                == "vocabularyExceedsEmbeddings: tokenizer.model has 512 pieces but the embeddings only 500 rows")
         #expect(GGUFError.unsupportedStorage(tensor: "llm.x", storage: "I64").description == "unsupportedStorage: cannot convert 'llm.x' from I64 to gguf")
     }
 }

@@ -21,7 +21,8 @@ import VLGeneration
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Fixtures/generation/warpers.json")
         guard let data = try? Data(contentsOf: url),
-              let json = try? data.withUnsafeBytes({ try JSONValue.parse($0) }) else { return [] }
+            let json = try? data.withUnsafeBytes({ try JSONValue.parse($0) })
+        else { return [] }
         return (json[key: "cases"]?.array ?? []).enumerated().map { i, c in
             var p = GenerationParameters()
             let params = c[key: "params"]
@@ -32,8 +33,9 @@ import VLGeneration
             p.minLength = params?[key: "min_length"]?.int ?? 0
             func floats(_ key: String) -> [Float] { (c[key: key]?.array ?? []).map { Float($0.double ?? .nan) } }
             func ints(_ key: String) -> [Int] { (c[key: key]?.array ?? []).compactMap(\.int) }
-            return Case(index: i, kind: c[key: "kind"]?.string ?? "", logits: floats("logits"), sequence: ints("sequence"),
-                        kept: ints("kept"), probabilities: floats("probabilities"), parameters: p)
+            return Case(
+                index: i, kind: c[key: "kind"]?.string ?? "", logits: floats("logits"), sequence: ints("sequence"),
+                kept: ints("kept"), probabilities: floats("probabilities"), parameters: p)
         }
     }()
 

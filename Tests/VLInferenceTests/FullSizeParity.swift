@@ -16,8 +16,9 @@ struct FullSizeParity {
 
     static func table(_ results: [StageResult]) -> String {
         results.map { r in
-            String(format: "%-30@ max_abs %.3e  rel_l2 %.3e  cosine %.8f  %@ %@", (r.chained ? "\(r.name) (chained)" : r.name) as NSString,
-                   r.metrics.maxAbs, r.metrics.relL2, r.metrics.cosine, r.tolerance.name as NSString, r.verdict as NSString)
+            String(
+                format: "%-30@ max_abs %.3e  rel_l2 %.3e  cosine %.8f  %@ %@", (r.chained ? "\(r.name) (chained)" : r.name) as NSString,
+                r.metrics.maxAbs, r.metrics.relL2, r.metrics.cosine, r.tolerance.name as NSString, r.verdict as NSString)
         }.joined(separator: "\n")
     }
 

@@ -26,7 +26,9 @@ import VLVerify
         var blocks = [UInt8](repeating: 0, count: rows * cols / type.elementsPerBlock * type.bytesPerBlock)
         try values.withUnsafeBufferPointer { v in try blocks.withUnsafeMutableBytes { try Quantizer.quantize(type, rows: v, rowLength: cols, into: $0) } }
         var dequantized = [Float](repeating: 0, count: rows * cols)
-        try blocks.withUnsafeBytes { b in try dequantized.withUnsafeMutableBufferPointer { try Quantizer.dequantizeRef(type, blocks: b, rowLength: cols, into: $0) } }
+        try blocks.withUnsafeBytes { b in
+            try dequantized.withUnsafeMutableBufferPointer { try Quantizer.dequantizeRef(type, blocks: b, rowLength: cols, into: $0) }
+        }
         // The kernel the decoder uses for this format, and the plain reference where one exists.
         var outputs: [(String, [Float])] = []
         blocks.withUnsafeBufferPointer { b in
@@ -81,8 +83,9 @@ import VLVerify
         let decoder = try LlamaDecoder(weights: Weights(path: path))
         #expect(decoder.weights.storage(of: "llm.layers.0.attn.q.weight") == storage)
         let ids = ref.ids, V = decoder.config.vocab
-        let prefill = try decoder.forward(embeddings: try decoder.embed(ids), count: ids.count,
-                                          state: decoder.makeRunState(capacity: 64), on: .standard)
+        let prefill = try decoder.forward(
+            embeddings: try decoder.embed(ids), count: ids.count,
+            state: decoder.makeRunState(capacity: 64), on: .standard)
         let state = decoder.makeRunState(capacity: 64)
         var stepped: [Float] = []
         for id in ids { stepped += try decoder.forward(embeddings: try decoder.embed([id]), count: 1, state: state, on: .standard) }

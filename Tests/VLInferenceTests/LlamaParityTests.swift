@@ -28,8 +28,9 @@ import VLVerify
         print("sample LLM, \(variant): logits rel_l2 \(m.relL2), max_abs \(m.maxAbs)")
         #expect(state.length == ref.ids.count)
 
-        let greedy = try decoder.greedy(prompt: ref.ids, maxNewTokens: ref.greedy.count, stopIDs: [],
-                                        state: decoder.makeRunState(capacity: 64), on: .standard)
+        let greedy = try decoder.greedy(
+            prompt: ref.ids, maxNewTokens: ref.greedy.count, stopIDs: [],
+            state: decoder.makeRunState(capacity: 64), on: .standard)
         #expect(greedy == ref.greedy)
     }
 
@@ -65,8 +66,10 @@ import VLVerify
         parameters.maxNewTokens = ref.greedy.count
         var streamed: [Int] = []
         let result = try Generator(decoder: decoder, parameters: parameters, stopSequences: [])
-            .generate(input: try decoder.embed(ref.ids), count: ref.ids.count, sequence: ref.ids,
-                      state: decoder.makeRunState(capacity: 64), on: .standard) { streamed.append($0) }
+            .generate(
+                input: try decoder.embed(ref.ids), count: ref.ids.count, sequence: ref.ids,
+                state: decoder.makeRunState(capacity: 64), on: .standard
+            ) { streamed.append($0) }
         #expect(result.ids == ref.greedy)
         #expect(streamed == ref.greedy)
         #expect(result.stop == .maxNewTokens)
@@ -74,8 +77,9 @@ import VLVerify
         let stop = Array(ref.greedy[10...11])
         let first = try #require((0..<(ref.greedy.count - 1)).first { Array(ref.greedy[$0...($0 + 1)]) == stop })
         let stopped = try Generator(decoder: decoder, parameters: parameters, stopSequences: [stop])
-            .generate(input: try decoder.embed(ref.ids), count: ref.ids.count, sequence: ref.ids,
-                      state: decoder.makeRunState(capacity: 64), on: .standard)
+            .generate(
+                input: try decoder.embed(ref.ids), count: ref.ids.count, sequence: ref.ids,
+                state: decoder.makeRunState(capacity: 64), on: .standard)
         #expect(stopped.stop == .stopSequence)
         #expect(stopped.ids == Array(ref.greedy[..<first]))
     }
@@ -88,8 +92,10 @@ import VLVerify
             parameters.maxNewTokens = 12
             parameters.seed = seed
             return try Generator(decoder: decoder, parameters: parameters, stopSequences: [])
-                .generate(input: try decoder.embed(ref.ids), count: ref.ids.count, sequence: ref.ids,
-                          state: decoder.makeRunState(capacity: 64), on: .standard).ids
+                .generate(
+                    input: try decoder.embed(ref.ids), count: ref.ids.count, sequence: ref.ids,
+                    state: decoder.makeRunState(capacity: 64), on: .standard
+                ).ids
         }
         let a = try sample(seed: 1), b = try sample(seed: 1), c = try sample(seed: 2)
         #expect(a.count == 12 && a == b)

@@ -30,7 +30,9 @@ import VLTestSupport
                     w.withUnsafeBufferPointer { wp in
                         if let bias {
                             bias.withUnsafeBufferPointer { bp in
-                                Ops.linear(xp.baseAddress!, rows: m, in: k, weight: wp.baseAddress!, bias: bp.baseAddress!, out: n, into: yp.baseAddress!, on: .standard)
+                                Ops.linear(
+                                    xp.baseAddress!, rows: m, in: k, weight: wp.baseAddress!, bias: bp.baseAddress!, out: n, into: yp.baseAddress!,
+                                    on: .standard)
                             }
                         } else {
                             Ops.linear(xp.baseAddress!, rows: m, in: k, weight: wp.baseAddress!, bias: nil, out: n, into: yp.baseAddress!, on: .standard)
@@ -97,9 +99,10 @@ import VLTestSupport
             k.withUnsafeBufferPointer { kp in
                 v.withUnsafeBufferPointer { vp in
                     out.withUnsafeMutableBufferPointer { o in
-                        Ops.attention(q: q.baseAddress!, qStride: 3 * width, k: kp.baseAddress!, kStride: width, v: vp.baseAddress!,
-                                      vStride: width, out: o.baseAddress!, outStride: width,
-                                      shape: .init(batches: batches, queries: nq, keys: nk, heads: heads, headDim: dh), scratch: scratch, on: .standard)
+                        Ops.attention(
+                            q: q.baseAddress!, qStride: 3 * width, k: kp.baseAddress!, kStride: width, v: vp.baseAddress!,
+                            vStride: width, out: o.baseAddress!, outStride: width,
+                            shape: .init(batches: batches, queries: nq, keys: nk, heads: heads, headDim: dh), scratch: scratch, on: .standard)
                     }
                 }
             }
@@ -122,9 +125,11 @@ import VLTestSupport
         var rng = SplitMix64(seed: 5)
         let rows = 70, cols = 512  // ≥ 64 rows: the two-thread conversion path
         let values = rng.floats(rows * cols)
-        var plan: [VLPackTensorPlan] = [.init(name: "f32", dtype: .f32, shape: [rows, cols]),
-                                        .init(name: "f16", dtype: .f16, shape: [rows, cols]),
-                                        .init(name: "bf16", dtype: .bf16, shape: [rows, cols])]
+        var plan: [VLPackTensorPlan] = [
+            .init(name: "f32", dtype: .f32, shape: [rows, cols]),
+            .init(name: "f16", dtype: .f16, shape: [rows, cols]),
+            .init(name: "bf16", dtype: .bf16, shape: [rows, cols]),
+        ]
         var contents: [String: [UInt8]] = [
             "f32": values.withUnsafeBytes { Array($0) },
             "f16": values.map { FloatConversion.float16FromFloat($0) }.withUnsafeBytes { Array($0) },

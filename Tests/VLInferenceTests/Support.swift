@@ -35,8 +35,10 @@ enum Samples {
     static let llmQ4KM: String = requantize(llmKeep, to: .q4_k_m, name: "llm-q4_k_m")
     static let llmReference = "\(root)/Fixtures/reference/sample_llm.safetensors"
 
-    static func convert(dtype: ConversionPlan.DTypeRule, name: String,
-                        inputs: [String] = ["eva_vit_g.pth", "blip2_pretrained_flant5xxl.pth", "VL_tiny.pth"]) -> String {
+    static func convert(
+        dtype: ConversionPlan.DTypeRule, name: String,
+        inputs: [String] = ["eva_vit_g.pth", "blip2_pretrained_flant5xxl.pth", "VL_tiny.pth"]
+    ) -> String {
         let s = "\(root)/Fixtures/samples"
         let out = "\(folder)/sample-\(name).vlpack"
         do {

@@ -51,8 +51,9 @@ enum MediaFixtures {
         let stacked = try png(reference.videos[video]!.frames)
         let rowBytes = stacked.width * 3, frameBytes = rowBytes * stacked.width
         return (0..<(stacked.height / stacked.width)).map { t in
-            RGBImage(width: stacked.width, height: stacked.width,
-                     pixels: Array(stacked.pixels[(t * frameBytes)..<((t + 1) * frameBytes)]))
+            RGBImage(
+                width: stacked.width, height: stacked.width,
+                pixels: Array(stacked.pixels[(t * frameBytes)..<((t + 1) * frameBytes)]))
         }
     }
 }

@@ -25,8 +25,10 @@ struct BenchCommandTests {
     }
 
     @Test func visionRefusesAReferenceWithTooFewFrames() throws {
-        let r = try CLI.run(["bench", "vision", VerifyReferenceTests.model, "--frames", "9",
-                             "--reference", VerifyReferenceTests.reference])
+        let r = try CLI.run([
+            "bench", "vision", VerifyReferenceTests.model, "--frames", "9",
+            "--reference", VerifyReferenceTests.reference,
+        ])
         #expect(r.status != 0)
         #expect(r.stderr.contains("input.frames"))
     }

@@ -12,9 +12,11 @@ struct EmbedCommandTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let model = dir.appendingPathComponent("model.vlpack").path
         let s = "Fixtures/samples/"
-        let convert = try CLI.run(["convert", s + "eva_vit_g.pth", s + "blip2_pretrained_flant5xxl.pth", s + "VL_tiny.pth",
-                                   s + "imagebind_huge.pth", s + "AL_tiny.pth", s + "llama-hf",
-                                   "--config", s + "convert-config.json", "-o", model])
+        let convert = try CLI.run([
+            "convert", s + "eva_vit_g.pth", s + "blip2_pretrained_flant5xxl.pth", s + "VL_tiny.pth",
+            s + "imagebind_huge.pth", s + "AL_tiny.pth", s + "llama-hf",
+            "--config", s + "convert-config.json", "-o", model,
+        ])
         try #require(convert.status == 0, "\(convert.stderr)")
         try body(model, dir)
     }
@@ -45,8 +47,10 @@ struct EmbedCommandTests {
         try Self.withModel { model, dir in
             let out = dir.appendingPathComponent("video.safetensors").path
             #expect(try CLI.run(["embed", model, "--video", "Fixtures/media/hd709.mp4", "-o", out]).status == 0)
-            let verify = try CLI.run(["verify", model, "--reference", "Fixtures/reference/sample_video.safetensors",
-                                      "--embedding", out, "--json"])
+            let verify = try CLI.run([
+                "verify", model, "--reference", "Fixtures/reference/sample_video.safetensors",
+                "--embedding", out, "--json",
+            ])
             #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
             #expect(verify.stdout.contains("\"input.frames (chained)\"") || verify.stdout.contains("\"input.frames\""))
             #expect(!verify.stdout.contains("\"pass\":false"))

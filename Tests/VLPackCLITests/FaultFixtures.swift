@@ -26,16 +26,19 @@ enum FaultFixtures {
         for i in 0..<layers {
             let p = "model.layers.\(i)."
             for n in ["q_proj", "k_proj", "v_proj", "o_proj"] { tensors.append((p + "self_attn.\(n).weight", [hidden, hidden])) }
-            tensors += [(p + "mlp.gate_proj.weight", [ffn, hidden]), (p + "mlp.up_proj.weight", [ffn, hidden]),
-                        (p + "mlp.down_proj.weight", [hidden, ffn]), (p + "input_layernorm.weight", [hidden]),
-                        (p + "post_attention_layernorm.weight", [hidden])]
+            tensors += [
+                (p + "mlp.gate_proj.weight", [ffn, hidden]), (p + "mlp.up_proj.weight", [ffn, hidden]),
+                (p + "mlp.down_proj.weight", [hidden, ffn]), (p + "input_layernorm.weight", [hidden]),
+                (p + "post_attention_layernorm.weight", [hidden]),
+            ]
         }
         tensors += [("model.norm.weight", [hidden]), ("lm_head.weight", [vocab, hidden])]
         var members: [String] = []
         var offset = 0
         for (name, shape) in tensors {
             let n = shape.reduce(2, *)
-            members.append("\"\(name)\":{\"dtype\":\"F16\",\"shape\":[\(shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + n)]}")
+            members.append(
+                "\"\(name)\":{\"dtype\":\"F16\",\"shape\":[\(shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + n)]}")
             offset += n
         }
         let json = Array("{\(members.joined(separator: ","))}".utf8)
@@ -47,10 +50,11 @@ enum FaultFixtures {
         try out.write(contentsOf: withUnsafeBytes(of: UInt64(json.count).littleEndian) { Data($0) } + Data(json))
         var rng = SplitMix64(seed: 9)
         // Finite halves below 1 (exponent < 15): no inf/NaN whatever the dtype rule.
-        let block = Data((0..<(1 << 19)).flatMap { _ -> [UInt8] in
-            let h = UInt16(truncatingIfNeeded: rng.next()) & 0x3BFF
-            return [UInt8(h & 0xFF), UInt8(h >> 8)]
-        })
+        let block = Data(
+            (0..<(1 << 19)).flatMap { _ -> [UInt8] in
+                let h = UInt16(truncatingIfNeeded: rng.next()) & 0x3BFF
+                return [UInt8(h & 0xFF), UInt8(h >> 8)]
+            })
         var left = offset
         while left > 0 {
             let n = min(left, block.count)
@@ -63,8 +67,9 @@ enum FaultFixtures {
              "rms_norm_eps": 1e-06, "max_position_embeddings": 2048, "bos_token_id": 1, "eos_token_id": 2, "torch_dtype": "float16"}
             """
         try Data(config.utf8).write(to: URL(fileURLWithPath: folder + "/config.json"))
-        try FileManager.default.copyItem(atPath: CLI.root.appendingPathComponent("Fixtures/samples/llama-hf/tokenizer.model").path,
-                                         toPath: folder + "/tokenizer.model")
+        try FileManager.default.copyItem(
+            atPath: CLI.root.appendingPathComponent("Fixtures/samples/llama-hf/tokenizer.model").path,
+            toPath: folder + "/tokenizer.model")
         return folder
     }
 
@@ -89,7 +94,9 @@ enum FaultFixtures {
 
     /// Runs `vlpack ARGUMENTS` and, once it has written `threshold` bytes, truncates `victim` to
     /// `keep` bytes from this (another) process. Returns the finished child's status and stderr.
-    static func runTruncating(_ victim: String, to keep: Int, afterWriting threshold: Int, _ arguments: [String]) throws -> (status: Int32, stderr: String, truncated: Bool) {
+    static func runTruncating(
+        _ victim: String, to keep: Int, afterWriting threshold: Int, _ arguments: [String]
+    ) throws -> (status: Int32, stderr: String, truncated: Bool) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CLI.binary!)
         p.arguments = arguments

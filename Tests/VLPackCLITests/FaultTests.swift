@@ -4,13 +4,17 @@ import VLTestSupport
 
 /// A failed command: non-zero exit and exactly one stderr line, `vlpack: error: ...`, that names
 /// `path` and contains every one of `words`.
-private func expectOneClearLine(_ r: Subprocess, naming path: String, _ words: [String],
-                                sourceLocation: SourceLocation = #_sourceLocation) {
+private func expectOneClearLine(
+    _ r: Subprocess, naming path: String, _ words: [String],
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     expectOneClearLine(status: r.status, stderr: r.stderr, naming: path, words, sourceLocation: sourceLocation)
 }
 
-private func expectOneClearLine(status: Int32, stderr: String, naming path: String, _ words: [String],
-                                sourceLocation: SourceLocation = #_sourceLocation) {
+private func expectOneClearLine(
+    status: Int32, stderr: String, naming path: String, _ words: [String],
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     #expect(status != 0 && status != 124, "exit \(status) (124: timed out)", sourceLocation: sourceLocation)
     let lines = stderr.split(separator: "\n")
     #expect(lines.count == 1, "\(stderr)", sourceLocation: sourceLocation)
@@ -135,7 +139,9 @@ struct FaultTests {
         #expect(try vlpack(convert).status == 0)
         #expect(FaultFixtures.strayTemporaries(in: out).isEmpty)
         #expect(try FileManager.default.contentsOfDirectory(atPath: out).sorted() == ["model.vlpack", "previous.vlpack"])
-        print("SIGKILL: \(rounds) kills over a \(fullSize) byte conversion (\(String(format: "%.1f", full)) s): \(outcomes.sorted { $0.key < $1.key }); stray temporaries seen after kills: \(strays), after the next run: 0")
+        print(
+            "SIGKILL: \(rounds) kills over a \(fullSize) byte conversion (\(String(format: "%.1f", full)) s): \(outcomes.sorted { $0.key < $1.key }); stray temporaries seen after kills: \(strays), after the next run: 0"
+        )
     }
 
     /// Output into a full 64 MB tmpfs: one line naming the output and ENOSPC, exit 1, nothing left
@@ -150,9 +156,11 @@ struct FaultTests {
         let mount = try FaultFixtures.mountTmpfs(megabytes: 64)
         defer { FaultFixtures.unmount(mount) }
         let before = FaultFixtures.fingerprint([llama, model])
-        for (command, output) in [(["convert", llama, "-o"], mount + "/out.vlpack"),
-                                  (["quantize", model, "--type", "q4_k_m", "-o"], mount + "/q.vlpack"),
-                                  (["export", model, "--to", "gguf", "-o"], mount + "/llm.gguf")] {
+        for (command, output) in [
+            (["convert", llama, "-o"], mount + "/out.vlpack"),
+            (["quantize", model, "--type", "q4_k_m", "-o"], mount + "/q.vlpack"),
+            (["export", model, "--to", "gguf", "-o"], mount + "/llm.gguf"),
+        ] {
             expectOneClearLine(try vlpack(command + [output]), naming: output, ["No space left on device"])
             #expect(try FileManager.default.contentsOfDirectory(atPath: mount).isEmpty, "\(command[0]) left a file")
         }
@@ -176,8 +184,10 @@ struct FaultTests {
         // A fresh, whole source for the .vlpack that quantize and export then see shrink.
         let whole = try FaultFixtures.llamaFolder(layers: 4, in: input + "/whole")
         let model = input + "/model.vlpack"
-        for (command, output) in [(["quantize", model, "--type", "q4_k_m", "-o"], out + "/q.vlpack"),
-                                  (["export", model, "--to", "gguf", "-o"], out + "/llm.gguf")] {
+        for (command, output) in [
+            (["quantize", model, "--type", "q4_k_m", "-o"], out + "/q.vlpack"),
+            (["export", model, "--to", "gguf", "-o"], out + "/llm.gguf"),
+        ] {
             #expect(try vlpack(["convert", whole, "-o", model]).status == 0)
             let t = try FaultFixtures.runTruncating(model, to: 64 << 20, afterWriting: 32 << 20, command + [output])
             #expect(t.truncated, "\(command[0]) finished before the truncation")

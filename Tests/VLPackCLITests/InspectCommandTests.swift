@@ -68,8 +68,10 @@ struct InspectCommandTests {
     }
 
     /// `inspect DIR/<index>.json` lists what `inspect DIR` lists.
-    @Test(arguments: ["Fixtures/good/safetensors_sharded/model.safetensors.index.json",
-                      "Fixtures/good/bin_sharded/pytorch_model.bin.index.json"])
+    @Test(arguments: [
+        "Fixtures/good/safetensors_sharded/model.safetensors.index.json",
+        "Fixtures/good/bin_sharded/pytorch_model.bin.index.json",
+    ])
     func shardIndexPathWorksLikeItsFolder(_ index: String) throws {
         let byIndex = try CLI.run(["inspect", "--json", index])
         let byFolder = try CLI.run(["inspect", "--json", (index as NSString).deletingLastPathComponent])

@@ -16,8 +16,10 @@ struct VerifyReferenceTests {
         let out = "\(folder)/sample.vlpack"
         try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let s = "Fixtures/samples"
-        _ = try? CLI.run(["convert", "\(s)/eva_vit_g.pth", "\(s)/blip2_pretrained_flant5xxl.pth", "\(s)/VL_tiny.pth",
-                          "--config", "\(s)/convert-config.json", "-o", out])
+        _ = try? CLI.run([
+            "convert", "\(s)/eva_vit_g.pth", "\(s)/blip2_pretrained_flant5xxl.pth", "\(s)/VL_tiny.pth",
+            "--config", "\(s)/convert-config.json", "-o", out,
+        ])
         return out
     }()
 

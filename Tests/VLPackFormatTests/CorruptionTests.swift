@@ -63,13 +63,14 @@ import VLCore
                     Issue.record("flip at \(pos) in the header area was not refused at open: \(outcome)")
                     continue
                 }
-                let expected: Set<String> = switch pos {
-                case 0..<8: ["badMagic"]
-                case 8..<12: ["unsupportedVersion"]
-                case 12..<64: ["preambleChecksumMismatch"]
-                case 64..<jsonEnd: ["headerChecksumMismatch"]
-                default: ["badHeaderPadding"]
-                }
+                let expected: Set<String> =
+                    switch pos {
+                    case 0..<8: ["badMagic"]
+                    case 8..<12: ["unsupportedVersion"]
+                    case 12..<64: ["preambleChecksumMismatch"]
+                    case 64..<jsonEnd: ["headerChecksumMismatch"]
+                    default: ["badHeaderPadding"]
+                    }
                 #expect(expected.contains(rule), "flip at \(pos): \(rule)")
                 byRegion[pos < 64 ? "preamble" : "header", default: 0] += 1
             }
@@ -103,8 +104,10 @@ import VLCore
 
 /// Hand-made files that break exactly one rule each.
 @Suite struct CraftedHeaderTests {
-    static func row(_ name: String, _ dtype: String = "U8", shape: [Int] = [4], offset: Int = 0, nbytes: Int = 4,
-                    crc: String = "00000000") -> String {
+    static func row(
+        _ name: String, _ dtype: String = "U8", shape: [Int] = [4], offset: Int = 0, nbytes: Int = 4,
+        crc: String = "00000000"
+    ) -> String {
         #"{"name":"\#(name)","dtype":"\#(dtype)","shape":\#(shape),"offset":\#(offset),"nbytes":\#(nbytes),"crc32":"\#(crc)"}"#
     }
 
@@ -180,9 +183,12 @@ import VLCore
         var data = Self.data
         data[64] = 7
         let crc = crcHexOf([7, 0, 0, 0])
-        let json = Self.header([Self.row("a", crc: crcHexOf([0, 0, 0, 0])), Self.row("b", offset: 64, crc: crc),
-                                Self.row("c", shape: [0], offset: 128, nbytes: 0)],
-                               extra: #","tokenizer":{"model_tensor":"b"},"future":{"ignored":true}"#)
+        let json = Self.header(
+            [
+                Self.row("a", crc: crcHexOf([0, 0, 0, 0])), Self.row("b", offset: 64, crc: crc),
+                Self.row("c", shape: [0], offset: 128, nbytes: 0),
+            ],
+            extra: #","tokenizer":{"model_tensor":"b"},"future":{"ignored":true}"#)
         let file = try Self.open(craftFile(json: json, data: data))
         #expect(file.tensors.map(\.name) == ["a", "b", "c"])
         #expect(file.verifyIntegrity().isEmpty)

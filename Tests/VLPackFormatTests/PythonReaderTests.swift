@@ -46,19 +46,23 @@ struct PythonReaderTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("v.vlpack").path
         let values: [Float] = [1.5, -2.25, 3, 0, 1e-3, 7]
-        let w = try VLPackWriter(path: path, plan: [.init(name: "x", dtype: .f32, shape: [2, 3]),
-                                                    .init(name: "q", storage: .blocks(.q8_0), shape: [64])])
+        let w = try VLPackWriter(
+            path: path,
+            plan: [
+                .init(name: "x", dtype: .f32, shape: [2, 3]),
+                .init(name: "q", storage: .blocks(.q8_0), shape: [64]),
+            ])
         try values.withUnsafeBytes { try w.write(tensor: "x", contents: $0) }
         try w.write(tensor: "q", contents: [UInt8](repeating: 3, count: 68))
         try w.finish()
         let script = """
-        import sys; sys.path.insert(0, sys.argv[1]); import vlpack_reader as v
-        f = v.open(sys.argv[2]); x = f.load("x"); q = f.load("q")
-        assert x.shape == (2, 3) and x.dtype.str == "<f4", x
-        assert x.tolist() == [[1.5, -2.25, 3.0], [0.0, float(x[1, 1]), 7.0]] and abs(x[1, 1] - 1e-3) < 1e-9
-        assert q.shape == (2, 34) and int(q.sum()) == 3 * 68
-        print("ok")
-        """
+            import sys; sys.path.insert(0, sys.argv[1]); import vlpack_reader as v
+            f = v.open(sys.argv[2]); x = f.load("x"); q = f.load("q")
+            assert x.shape == (2, 3) and x.dtype.str == "<f4", x
+            assert x.tolist() == [[1.5, -2.25, 3.0], [0.0, float(x[1, 1]), 7.0]] and abs(x[1, 1] - 1e-3) < 1e-9
+            assert q.shape == (2, 34) and int(q.sum()) == 3 * 68
+            print("ok")
+            """
         let r = try run(["-c", script, URL(fileURLWithPath: readerScript).deletingLastPathComponent().path, path])
         #expect(r.status == 0 && r.stdout == "ok\n", "\(r.stdout)\(r.stderr)")
     }
@@ -69,20 +73,23 @@ struct PythonReaderTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         var expected: [String] = []
         for (i, c) in CraftedHeaderTests.cases.enumerated() {
-            try writeFile(folder.appendingPathComponent("\(i).vlpack").path,
-                          craftFile(json: c.json, data: CraftedHeaderTests.data, alignment: c.alignment, patch: c.patch))
+            try writeFile(
+                folder.appendingPathComponent("\(i).vlpack").path,
+                craftFile(json: c.json, data: CraftedHeaderTests.data, alignment: c.alignment, patch: c.patch))
             expected.append(c.rule)
         }
         let script = """
-        import sys; sys.path.insert(0, sys.argv[1]); import vlpack_reader as v
-        for i in range(int(sys.argv[3])):
-            try:
-                v.open(f"{sys.argv[2]}/{i}.vlpack"); print("accepted")
-            except v.VLPackError as e:
-                print(e.rule)
-        """
-        let r = try run(["-c", script, URL(fileURLWithPath: readerScript).deletingLastPathComponent().path, folder.path,
-                         String(expected.count)])
+            import sys; sys.path.insert(0, sys.argv[1]); import vlpack_reader as v
+            for i in range(int(sys.argv[3])):
+                try:
+                    v.open(f"{sys.argv[2]}/{i}.vlpack"); print("accepted")
+                except v.VLPackError as e:
+                    print(e.rule)
+            """
+        let r = try run([
+            "-c", script, URL(fileURLWithPath: readerScript).deletingLastPathComponent().path, folder.path,
+            String(expected.count),
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.split(separator: "\n").map(String.init) == expected)
     }

@@ -58,8 +58,9 @@ import VLCore
         let bf = try #require(file.entry(named: "llama.embed_tokens.weight"))
         #expect(bf.dtype == .bf16 && bf.shape == [13, 9] && bf.storage.fileOffset == file.preamble.dataOffset + file.tensor(named: bf.name)!.offset)
         #expect(try file.bytes(of: bf).withUnsafeBytes(Array.init) == sample.contents[bf.name])
-        let foreign = TensorEntry(name: "absent", dtype: .u8, shape: [1], strides: [1], storageOffset: 0,
-                                  storage: StorageLocation(file: path, key: "absent", fileOffset: 0, byteCount: 1))
+        let foreign = TensorEntry(
+            name: "absent", dtype: .u8, shape: [1], strides: [1], storageOffset: 0,
+            storage: StorageLocation(file: path, key: "absent", fileOffset: 0, byteCount: 1))
         #expect(throws: VLPackError.unknownTensor(name: "absent")) { try file.bytes(of: foreign) }
     }
 

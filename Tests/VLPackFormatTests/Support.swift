@@ -37,8 +37,9 @@ struct Sample {
             VLPackTensorPlan(name: "scalar", dtype: .f32, shape: []),
             VLPackTensorPlan(name: "empty", dtype: .f16, shape: [0, 7]),
             VLPackTensorPlan(name: "empty.too", dtype: .i64, shape: [3, 0]),
-            VLPackTensorPlan(name: "llama.embed_tokens.weight", dtype: .bf16, shape: [13, 9],
-                             source: TensorOrigin(file: "consolidated.00.pth", name: "tok_embeddings.weight", dtype: "BF16")),
+            VLPackTensorPlan(
+                name: "llama.embed_tokens.weight", dtype: .bf16, shape: [13, 9],
+                source: TensorOrigin(file: "consolidated.00.pth", name: "tok_embeddings.weight", dtype: "BF16")),
             VLPackTensorPlan(name: "q.q8", storage: .blocks(.q8_0), shape: [3, 64], quant: ["method": "Q8_0"]),
             VLPackTensorPlan(name: "q.q4_0", storage: .blocks(.q4_0), shape: [2, 32]),
             VLPackTensorPlan(name: "q.q4_1", storage: .blocks(.q4_1), shape: [1, 1, 32]),
@@ -90,8 +91,9 @@ func craftFile(json: String, data: [UInt8], alignment: Int = 64, patch: ((inout 
     let header = Array(json.utf8)
     let dataOffset = VLPackPreamble.dataOffset(headerLength: header.count, alignment: alignment)!
     let crc = header.withUnsafeBytes { CRC32.checksum($0) }
-    let pre = VLPackPreamble(headerLength: header.count, headerCRC32: crc, alignment: alignment, dataOffset: dataOffset,
-                             dataLength: data.count)
+    let pre = VLPackPreamble(
+        headerLength: header.count, headerCRC32: crc, alignment: alignment, dataOffset: dataOffset,
+        dataLength: data.count)
     var bytes = pre.encoded()
     patch?(&bytes)
     // Re-seal the preamble after a patch so only the patched field is wrong.

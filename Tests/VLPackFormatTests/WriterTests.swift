@@ -60,7 +60,9 @@ import VLCore
         w = try VLPackWriter(path: path, plan: plan)
         #expect(throws: VLPackWriteError.byteCountMismatch(tensor: "a", expected: 8, written: 4)) { try w.write(tensor: "a", contents: [0, 0, 0, 0]) }
         w = try VLPackWriter(path: path, plan: plan)
-        #expect(throws: VLPackWriteError.byteCountMismatch(tensor: "a", expected: 8, written: 9)) { try w.write(tensor: "a", contents: [UInt8](repeating: 0, count: 9)) }
+        #expect(throws: VLPackWriteError.byteCountMismatch(tensor: "a", expected: 8, written: 9)) {
+            try w.write(tensor: "a", contents: [UInt8](repeating: 0, count: 9))
+        }
         w = try VLPackWriter(path: path, plan: plan)
         try w.write(tensor: "a", contents: [UInt8](repeating: 0, count: 8))
         #expect(throws: VLPackWriteError.incomplete(missing: "b")) { try w.finish() }
@@ -89,8 +91,9 @@ import VLCore
             try VLPackWriter(path: path, plan: [], parts: VLPackHeaderParts(components: ["not", "an", "object"]))
         }
         #expect(throws: VLPackWriteError.badTensorReference(field: "tokenizer.model_tensor", tensor: "tok")) {
-            try VLPackWriter(path: path, plan: [.init(name: "tok", dtype: .i8, shape: [1])],
-                             parts: VLPackHeaderParts(tokenizer: ["model_tensor": "tok"]))
+            try VLPackWriter(
+                path: path, plan: [.init(name: "tok", dtype: .i8, shape: [1])],
+                parts: VLPackHeaderParts(tokenizer: ["model_tensor": "tok"]))
         }
         #expect(throws: VLPackWriteError.self) { try VLPackWriter(path: "/nonexistent-folder/m.vlpack", plan: []) }
         #expect(try listing(folder).isEmpty)

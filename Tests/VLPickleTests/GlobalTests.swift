@@ -17,10 +17,12 @@ import VLPickle
     // pickle.dumps(R(subprocess.Popen, (['id'],)), protocol=3)
     ("80036373756270726f636573730a506f70656e0a71005d7101580200000069647102618571035271042e", "subprocess.Popen", 2),
     // pickle.dumps(R(torch.storage._load_from_bytes, (b'x',)), protocol=2): a nested unpickle.
-    ("""
-     800263746f7263682e73746f726167650a5f6c6f61645f66726f6d5f62797465730a7100635f636f646563730a656e636f64650a7101580100000078710258060000
-     006c6174696e3171038671045271058571065271072e
-     """, "torch.storage._load_from_bytes", 2),
+    (
+        """
+        800263746f7263682e73746f726167650a5f6c6f61645f66726f6d5f62797465730a7100635f636f646563730a656e636f64650a7101580100000078710258060000
+        006c6174696e3171038671045271058571065271072e
+        """, "torch.storage._load_from_bytes", 2
+    ),
 ])
 func forbiddenGlobalIsRefused(hex: String, global: String, offset: Int) {
     let error = failure(bytes(hex: hex))
@@ -33,10 +35,12 @@ func forbiddenGlobalIsRefused(hex: String, global: String, offset: Int) {
 /// A state_dict: `od = OrderedDict([('w', 1)]); od._metadata = OrderedDict([('', {'version': 1})])`,
 /// `pickle.dumps(od, protocol=2)`: GLOBAL, EMPTY_TUPLE, REDUCE, SETITEM, then BUILD with the metadata.
 @Test func orderedDictViaReduceAndBuild() throws {
-    let result = try runPickle(bytes(hex: """
-        800263636f6c6c656374696f6e730a4f726465726564446963740a71002952710158010000007771024b01737d710358090000005f6d657461646174617104
-        680029527105580000000071067d7107580700000076657273696f6e71084b01737373622e
-        """))
+    let result = try runPickle(
+        bytes(
+            hex: """
+                800263636f6c6c656374696f6e730a4f726465726564446963740a71002952710158010000007771024b01737d710358090000005f6d657461646174617104
+                680029527105580000000071067d7107580700000076657273696f6e71084b01737373622e
+                """))
     let root = try #require(result.dict(result.root))
     #expect(root.typeName == "collections.OrderedDict")
     #expect(root.entries.map(\.key) == [.string("w")])
@@ -47,12 +51,16 @@ func forbiddenGlobalIsRefused(hex: String, global: String, offset: Int) {
 /// `class Point` in module `geometry` with `pt.x = 1`: protocol 2 writes NEWOBJ + BUILD, protocol 1
 /// writes `copyreg._reconstructor(Point, object, None)` (as `copy_reg`/`__builtin__`) + BUILD.
 @Test(arguments: [
-    ("80026367656f6d657472790a506f696e740a7100298171017d710258010000007871034b0173622e",
-     "geometry.Point", ["geometry.Point"]),
-    ("""
-     63636f70795f7265670a5f7265636f6e7374727563746f720a7100286367656f6d657472790a506f696e740a7101635f5f6275696c74696e5f5f0a6f626a656374
-     0a71024e7471035271047d710558010000007871064b0173622e
-     """, "copyreg._reconstructor", ["builtins.object", "copyreg._reconstructor", "geometry.Point"]),
+    (
+        "80026367656f6d657472790a506f696e740a7100298171017d710258010000007871034b0173622e",
+        "geometry.Point", ["geometry.Point"]
+    ),
+    (
+        """
+        63636f70795f7265670a5f7265636f6e7374727563746f720a7100286367656f6d657472790a506f696e740a7101635f5f6275696c74696e5f5f0a6f626a656374
+        0a71024e7471035271047d710558010000007871064b0173622e
+        """, "copyreg._reconstructor", ["builtins.object", "copyreg._reconstructor", "geometry.Point"]
+    ),
 ])
 func customClassBecomesOpaque(hex: String, typeName: String, globals: [String]) throws {
     let result = try runPickle(bytes(hex: hex))
@@ -66,11 +74,13 @@ func customClassBecomesOpaque(hex: String, typeName: String, globals: [String]) 
 
 /// `torch.save({'w': torch.arange(6, dtype=torch.float32).reshape(2, 3)}, buf)`, the `data.pkl` record.
 @Test func torchStateDictBecomesRecordedCalls() throws {
-    let result = try runPickle(bytes(hex: """
-        80027d7100580100000077710163746f7263682e5f7574696c730a5f72656275696c645f74656e736f725f76320a71022828580700000073746f7261676571
-        0363746f7263680a466c6f617453746f726167650a71045801000000307105580300000063707571064b06747107514b004b024b038671084b034b01867109
-        8963636f6c6c656374696f6e730a4f726465726564446963740a710a2952710b74710c52710d732e
-        """))
+    let result = try runPickle(
+        bytes(
+            hex: """
+                80027d7100580100000077710163746f7263682e5f7574696c730a5f72656275696c645f74656e736f725f76320a71022828580700000073746f7261676571
+                0363746f7263680a466c6f617453746f726167650a71045801000000307105580300000063707571064b06747107514b004b024b038671084b034b01867109
+                8963636f6c6c656374696f6e730a4f726465726564446963740a710a2952710b74710c52710d732e
+                """))
     let tensor = try #require(result.value(in: result.root, key: "w"))
     guard case let .call(function, arguments) = result.object(tensor) else {
         Issue.record("w is not a recorded call")

@@ -10,15 +10,16 @@ let EMPTY_LIST: UInt8 = 0x5D, APPEND: UInt8 = 0x61, BINGET: UInt8 = 0x68, BINPUT
 /// Caps small enough to hit with a few bytes of input.
 let tinyLimits = PickleLimits(maxOperations: 10, maxStackDepth: 4, maxMarkDepth: 2, maxMemoEntries: 2, maxObjects: 3)
 
-@Test(arguments: [
-    // MARK, INST 'os system' (protocol 0: imports and calls by itself).
-    ([MARK, 0x69] + ascii("os\nsystem\n") + [STOP], 1, "INST"),
-    // MARK, GLOBAL 'geometry Point', OBJ.
-    ([MARK, 0x63] + ascii("geometry\nPoint\n") + [0x6F, STOP], 17, "OBJ"),
-    ([0x80, 0x02, 0x82, 0x01, STOP], 2, "EXT1"),
-    ([0x80, 0x05, 0x97, STOP], 2, "NEXT_BUFFER"),
-    ([0x49] + ascii("1\n") + [STOP], 0, "INT"),
-] as [([UInt8], Int, String)])
+@Test(
+    arguments: [
+        // MARK, INST 'os system' (protocol 0: imports and calls by itself).
+        ([MARK, 0x69] + ascii("os\nsystem\n") + [STOP], 1, "INST"),
+        // MARK, GLOBAL 'geometry Point', OBJ.
+        ([MARK, 0x63] + ascii("geometry\nPoint\n") + [0x6F, STOP], 17, "OBJ"),
+        ([0x80, 0x02, 0x82, 0x01, STOP], 2, "EXT1"),
+        ([0x80, 0x05, 0x97, STOP], 2, "NEXT_BUFFER"),
+        ([0x49] + ascii("1\n") + [STOP], 0, "INT"),
+    ] as [([UInt8], Int, String)])
 func refusedOpcodes(input: [UInt8], offset: Int, name: String) {
     let error = failure(input)
     #expect(error?.rule == "forbiddenOpcode")
@@ -91,14 +92,15 @@ func appendsToOneListInLinearTime() throws {
     #expect(result.list(result.root)?.count == count)
 }
 
-@Test(arguments: [
-    // BINUNICODE with a 4 GB length and 3 bytes after it.
-    ([0x58, 0xFF, 0xFF, 0xFF, 0xFF, 0x61, 0x62, STOP], UInt64(0xFFFF_FFFF)),
-    // BINBYTES8 with length 2^63.
-    ([0x8E, 0, 0, 0, 0, 0, 0, 0, 0x80, STOP], UInt64(1) << 63),
-    // LONG4 with a negative length, reported as its bit pattern.
-    ([0x8B, 0xFF, 0xFF, 0xFF, 0xFF, STOP], UInt64(0xFFFF_FFFF)),
-] as [([UInt8], UInt64)])
+@Test(
+    arguments: [
+        // BINUNICODE with a 4 GB length and 3 bytes after it.
+        ([0x58, 0xFF, 0xFF, 0xFF, 0xFF, 0x61, 0x62, STOP], UInt64(0xFFFF_FFFF)),
+        // BINBYTES8 with length 2^63.
+        ([0x8E, 0, 0, 0, 0, 0, 0, 0, 0x80, STOP], UInt64(1) << 63),
+        // LONG4 with a negative length, reported as its bit pattern.
+        ([0x8B, 0xFF, 0xFF, 0xFF, 0xFF, STOP], UInt64(0xFFFF_FFFF)),
+    ] as [([UInt8], UInt64)])
 func lengthBeyondInputIsRefusedBeforeAllocating(input: [UInt8], length: UInt64) {
     let error = failure(input)
     #expect(error?.rule == "lengthExceedsInput")
@@ -108,13 +110,14 @@ func lengthBeyondInputIsRefusedBeforeAllocating(input: [UInt8], length: UInt64) 
     #expect(remaining < input.count)
 }
 
-@Test(arguments: [
-    ([], 0),
-    ([0x80, 0x02], 2),  // PROTO only: no STOP
-    ([0x80, 0x02, NONE], 3),
-    ([0x80, 0x02, 0x4A, 0x01, 0x02], 2),  // BININT with 2 of its 4 bytes
-    ([0x63] + ascii("os"), 0),  // GLOBAL without its newline
-] as [([UInt8], Int)])
+@Test(
+    arguments: [
+        ([], 0),
+        ([0x80, 0x02], 2),  // PROTO only: no STOP
+        ([0x80, 0x02, NONE], 3),
+        ([0x80, 0x02, 0x4A, 0x01, 0x02], 2),  // BININT with 2 of its 4 bytes
+        ([0x63] + ascii("os"), 0),  // GLOBAL without its newline
+    ] as [([UInt8], Int)])
 func inputEndingEarlyIsTruncated(input: [UInt8], offset: Int) {
     let error = failure(input)
     #expect(error?.rule == "truncated")
@@ -142,25 +145,27 @@ func inputEndingEarlyIsTruncated(input: [UInt8], offset: Int) {
     #expect(failure(input, limits: tinyLimits)?.rule == "objectLimit")
 }
 
-@Test(arguments: [
-    [STOP],  // nothing to return
-    [0x74, STOP],  // TUPLE without MARK
-    [EMPTY_LIST, APPEND, STOP],  // APPEND with no value
-    [NONE, MARK, 0x85, STOP],  // TUPLE1 cannot reach below the MARK
-    [POP, STOP],
-] as [[UInt8]])
+@Test(
+    arguments: [
+        [STOP],  // nothing to return
+        [0x74, STOP],  // TUPLE without MARK
+        [EMPTY_LIST, APPEND, STOP],  // APPEND with no value
+        [NONE, MARK, 0x85, STOP],  // TUPLE1 cannot reach below the MARK
+        [POP, STOP],
+    ] as [[UInt8]])
 func stackUnderflowIsReported(input: [UInt8]) {
     #expect(failure(input)?.rule == "stackUnderflow")
 }
 
-@Test(arguments: [
-    ([0x7D, NONE, APPEND, STOP], "list"),  // APPEND onto a dict
-    ([0x7D, MARK, NONE, 0x75, STOP], "key/value pairs"),  // SETITEMS with an odd item count
-    ([NONE, 0x29, 0x52, STOP], "global callable"),  // REDUCE on None
-    ([MARK, 0x91, MARK, NONE, 0x90, STOP], "set"),  // ADDITEMS onto a frozenset
-    ([EMPTY_LIST, NONE, 0x62, STOP], "object that accepts state"),  // BUILD on a list
-    ([0x7D, NONE, 0x62, STOP], "object that accepts state"),  // BUILD on a plain dict
-] as [([UInt8], String)])
+@Test(
+    arguments: [
+        ([0x7D, NONE, APPEND, STOP], "list"),  // APPEND onto a dict
+        ([0x7D, MARK, NONE, 0x75, STOP], "key/value pairs"),  // SETITEMS with an odd item count
+        ([NONE, 0x29, 0x52, STOP], "global callable"),  // REDUCE on None
+        ([MARK, 0x91, MARK, NONE, 0x90, STOP], "set"),  // ADDITEMS onto a frozenset
+        ([EMPTY_LIST, NONE, 0x62, STOP], "object that accepts state"),  // BUILD on a list
+        ([0x7D, NONE, 0x62, STOP], "object that accepts state"),  // BUILD on a plain dict
+    ] as [([UInt8], String)])
 func wrongOperandKindIsTypeMismatch(input: [UInt8], expected: String) {
     let error = failure(input)
     #expect(error?.rule == "typeMismatch")

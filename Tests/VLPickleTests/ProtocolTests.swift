@@ -16,24 +16,32 @@ struct ProtocolVector: Sendable, CustomTestStringConvertible {
 }
 
 let protocolVectors = [
-    ProtocolVector(proto: 2, hex: """
-        80027d71002858010000006171015d7102284b014afeffffff4d2c014a7011010047400c000000000000580600000068c3a96c6c6f7103635f636f646563730a
-        656e636f64650a7104580300000000c3bf710558060000006c6174696e3171068671075271084e88898a090000000000000000408a090000000000000000c04b01
-        4b0286710965580100000073710a635f5f6275696c74696e5f5f0a7365740a710b5d710c4b076185710d52710e752e
-        """, globals: ["_codecs.encode", "builtins.set"]),
-    ProtocolVector(proto: 3, hex: """
-        80037d71002858010000006171015d7102284b014afeffffff4d2c014a7011010047400c000000000000580600000068c3a96c6c6f7103430200ff71044e8889
-        8a090000000000000000408a090000000000000000c04b014b02867105655801000000737106636275696c74696e730a7365740a71075d71084b076185710952
-        710a752e
-        """, globals: ["builtins.set"]),
-    ProtocolVector(proto: 4, hex: """
-        8004955c000000000000007d94288c0161945d94284b014afeffffff4d2c014a7011010047400c0000000000008c0668c3a96c6c6f94430200ff944e88898a09
-        0000000000000000408a090000000000000000c04b014b028694658c0173948f94284b0790752e
-        """, globals: []),
-    ProtocolVector(proto: 5, hex: """
-        8005955c000000000000007d94288c0161945d94284b014afeffffff4d2c014a7011010047400c0000000000008c0668c3a96c6c6f94430200ff944e88898a09
-        0000000000000000408a090000000000000000c04b014b028694658c0173948f94284b0790752e
-        """, globals: []),
+    ProtocolVector(
+        proto: 2,
+        hex: """
+            80027d71002858010000006171015d7102284b014afeffffff4d2c014a7011010047400c000000000000580600000068c3a96c6c6f7103635f636f646563730a
+            656e636f64650a7104580300000000c3bf710558060000006c6174696e3171068671075271084e88898a090000000000000000408a090000000000000000c04b01
+            4b0286710965580100000073710a635f5f6275696c74696e5f5f0a7365740a710b5d710c4b076185710d52710e752e
+            """, globals: ["_codecs.encode", "builtins.set"]),
+    ProtocolVector(
+        proto: 3,
+        hex: """
+            80037d71002858010000006171015d7102284b014afeffffff4d2c014a7011010047400c000000000000580600000068c3a96c6c6f7103430200ff71044e8889
+            8a090000000000000000408a090000000000000000c04b014b02867105655801000000737106636275696c74696e730a7365740a71075d71084b076185710952
+            710a752e
+            """, globals: ["builtins.set"]),
+    ProtocolVector(
+        proto: 4,
+        hex: """
+            8004955c000000000000007d94288c0161945d94284b014afeffffff4d2c014a7011010047400c0000000000008c0668c3a96c6c6f94430200ff944e88898a09
+            0000000000000000408a090000000000000000c04b014b028694658c0173948f94284b0790752e
+            """, globals: []),
+    ProtocolVector(
+        proto: 5,
+        hex: """
+            8005955c000000000000007d94288c0161945d94284b014afeffffff4d2c014a7011010047400c0000000000008c0668c3a96c6c6f94430200ff944e88898a09
+            0000000000000000408a090000000000000000c04b014b028694658c0173948f94284b0790752e
+            """, globals: []),
 ]
 
 @Test(arguments: protocolVectors)
@@ -49,10 +57,11 @@ func decodesEveryScalarAndContainer(_ vector: ProtocolVector) throws {
     try #require(a.count == 13)
     let twoToThe70: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0, 0x40]  // little-endian two's complement
     let minusTwoToThe70: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0, 0xC0]
-    #expect(Array(a[0..<12]) == [
-        .int(1), .int(-2), .int(300), .int(70000), .float(3.5), .string("héllo"), .bytes([0x00, 0xFF]),
-        .none, .bool(true), .bool(false), .bigInt(twoToThe70), .bigInt(minusTwoToThe70),
-    ])
+    #expect(
+        Array(a[0..<12]) == [
+            .int(1), .int(-2), .int(300), .int(70000), .float(3.5), .string("héllo"), .bytes([0x00, 0xFF]),
+            .none, .bool(true), .bool(false), .bigInt(twoToThe70), .bigInt(minusTwoToThe70),
+        ])
     #expect(result.tuple(a[12]) == [.int(1), .int(2)])
 
     guard case let .set(frozen, items) = result.object(root.entries[1].value) else {
@@ -82,10 +91,12 @@ func decodesEveryScalarAndContainer(_ vector: ProtocolVector) throws {
 /// (`bytearray(_codecs.encode('ab', 'latin1'))`) and protocol 5 (BYTEARRAY8).
 @Test(arguments: [
     ("8004950600000000000000284b0191942e", "frozenset"),
-    ("""
-     8002635f5f6275696c74696e5f5f0a6279746561727261790a7100635f636f646563730a656e636f64650a710158020000006162710258060000006c6174696e31
-     71038671045271058571065271072e
-     """, "bytearray"),
+    (
+        """
+        8002635f5f6275696c74696e5f5f0a6279746561727261790a7100635f636f646563730a656e636f64650a710158020000006162710258060000006c6174696e31
+        71038671045271058571065271072e
+        """, "bytearray"
+    ),
     ("8005950d000000000000009602000000000000006162942e", "bytearray"),
 ])
 func decodesBuiltinsWrittenByCPython(hex: String, kind: String) throws {
@@ -104,13 +115,14 @@ func decodesBuiltinsWrittenByCPython(hex: String, kind: String) throws {
 }
 
 /// LONG1 with redundant sign bytes still decodes to the canonical `.int`; 0 bytes means 0.
-@Test(arguments: [
-    ([0x8A, 0x00], PickleValue.int(0)),
-    ([0x8A, 0x01, 0xFF], .int(-1)),
-    ([0x8A, 0x09, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 0x00], .int(Int64.max)),
-    ([0x8A, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80], .int(Int64.min)),
-    ([0x8A, 0x09, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x00], .bigInt([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x00])),
-] as [([UInt8], PickleValue)])
+@Test(
+    arguments: [
+        ([0x8A, 0x00], PickleValue.int(0)),
+        ([0x8A, 0x01, 0xFF], .int(-1)),
+        ([0x8A, 0x09, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 0x00], .int(Int64.max)),
+        ([0x8A, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80], .int(Int64.min)),
+        ([0x8A, 0x09, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x00], .bigInt([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x00])),
+    ] as [([UInt8], PickleValue)])
 func decodesLongIntegers(opcodes: [UInt8], expected: PickleValue) throws {
     let result = try runPickle([0x80, 0x02] + opcodes + [0x2E])
     #expect(result.root == expected)

@@ -84,7 +84,8 @@ import VLCore
             var dq = [Float](repeating: 0, count: x.count)
             try want.withUnsafeBytes { q in
                 try dq.withUnsafeMutableBufferPointer {
-                    ref ? try Quantizer.dequantizeRef(type, blocks: q, rowLength: 32, into: $0)
+                    ref
+                        ? try Quantizer.dequantizeRef(type, blocks: q, rowLength: 32, into: $0)
                         : try Quantizer.dequantize(type, blocks: q, rowLength: 32, into: $0)
                 }
             }

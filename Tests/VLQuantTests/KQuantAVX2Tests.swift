@@ -14,18 +14,19 @@ import VLTestSupport
             let kind = b % 10
             for i in 0..<256 {
                 let u = rng.unit(), g = rng.gaussian()
-                let v: Float = switch kind {
-                case 0: g * 0.02                                  // normal weights
-                case 1: g * 0.02 / max(0.05, abs(rng.gaussian())) // heavy-tailed
-                case 2: 0                                         // all zero
-                case 3: 0.5                                       // constant (flat sub-blocks)
-                case 4: abs(g) + 0.1                              // positive only (min > 0 clamp)
-                case 5: -abs(g)                                   // negative only
-                case 6: g * 1e-20                                 // below GROUP_EPS
-                case 7: i % 32 == 5 ? 1000 : g                    // one outlier per sub-block
-                case 8: (i / 32) % 2 == 0 ? 0 : g                 // half the sub-blocks flat
-                default: u < 0.5 ? -0.0 : Float(i % 7) - 3        // signed zeros and small integers
-                }
+                let v: Float =
+                    switch kind {
+                    case 0: g * 0.02  // normal weights
+                    case 1: g * 0.02 / max(0.05, abs(rng.gaussian()))  // heavy-tailed
+                    case 2: 0  // all zero
+                    case 3: 0.5  // constant (flat sub-blocks)
+                    case 4: abs(g) + 0.1  // positive only (min > 0 clamp)
+                    case 5: -abs(g)  // negative only
+                    case 6: g * 1e-20  // below GROUP_EPS
+                    case 7: i % 32 == 5 ? 1000 : g  // one outlier per sub-block
+                    case 8: (i / 32) % 2 == 0 ? 0 : g  // half the sub-blocks flat
+                    default: u < 0.5 ? -0.0 : Float(i % 7) - 3  // signed zeros and small integers
+                    }
                 out.append(v)
             }
         }

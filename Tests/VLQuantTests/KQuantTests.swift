@@ -22,8 +22,9 @@ import VLCore
             return (v, cols)
         }
         let mode = try #require(FixtureGenerator.Mode(rawValue: meta[key: "mode"]?.string ?? ""))
-        let v = FixtureGenerator.generate(seed: UInt64(try #require(meta[key: "seed"]?.int)), start: 0,
-                                          count: rows * cols, mode: mode, group: try #require(meta[key: "group"]?.int))
+        let v = FixtureGenerator.generate(
+            seed: UInt64(try #require(meta[key: "seed"]?.int)), start: 0,
+            count: rows * cols, mode: mode, group: try #require(meta[key: "group"]?.int))
         return (v, cols)
     }
 
@@ -31,7 +32,8 @@ import VLCore
         var out = [Float](repeating: 0, count: count)
         try q.withUnsafeBytes { qb in
             try out.withUnsafeMutableBufferPointer {
-                ref ? try Quantizer.dequantizeRef(type, blocks: qb, rowLength: cols, into: $0)
+                ref
+                    ? try Quantizer.dequantizeRef(type, blocks: qb, rowLength: cols, into: $0)
                     : try Quantizer.dequantize(type, blocks: qb, rowLength: cols, into: $0)
             }
         }
@@ -69,8 +71,9 @@ import VLCore
         let theirs = QuantErrorReport.measure(original: x, dequantized: ggmlDQ, type: c.type)
         let b = c.type.bytesPerBlock, blocks = ggml.count / b
         let equalBlocks = (0..<blocks).filter { outputs[0][($0 * b)..<($0 * b + b)] == ggml[($0 * b)..<($0 * b + b)] }.count
-        print("K-quant \(c.testDescription): RMSE VLPack \(mine.rmse) vs ggml \(theirs.rmse) "
-              + "(ratio \(theirs.rmse > 0 ? mine.rmse / theirs.rmse : 1)); identical blocks \(equalBlocks)/\(blocks)")
+        print(
+            "K-quant \(c.testDescription): RMSE VLPack \(mine.rmse) vs ggml \(theirs.rmse) "
+                + "(ratio \(theirs.rmse > 0 ? mine.rmse / theirs.rmse : 1)); identical blocks \(equalBlocks)/\(blocks)")
         if outputs[0] != ggml {
             #expect(mine.rmse <= theirs.rmse)
         }

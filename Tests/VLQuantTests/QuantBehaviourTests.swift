@@ -35,16 +35,19 @@ func quantized(_ type: QuantType, _ x: [Float], rowLength: Int, kernel: QuantKer
         var testDescription: String { "\(mode.rawValue) seed \(seed)" }
     }
 
-    static let inputs = [Input(mode: .mixed, seed: 1), Input(mode: .mixed, seed: 2), Input(mode: .normal, seed: 3),
-                         Input(mode: .heavy, seed: 4)]
+    static let inputs = [
+        Input(mode: .mixed, seed: 1), Input(mode: .mixed, seed: 2), Input(mode: .normal, seed: 3),
+        Input(mode: .heavy, seed: 4),
+    ]
 
     /// Reference, scalar C and AVX2 kernels give identical bytes for every type, on random data
     /// (mixed scales, heavy tails) and on the crafted blocks.
     @Test(arguments: QuantType.allCases, inputs)
     func kernelsAgree(_ type: QuantType, _ input: Input) throws {
         let cols = 1024
-        var x = FixtureGenerator.generate(seed: input.seed, start: 0, count: 64 * cols, mode: input.mode,
-                                          group: type.elementsPerBlock)
+        var x = FixtureGenerator.generate(
+            seed: input.seed, start: 0, count: 64 * cols, mode: input.mode,
+            group: type.elementsPerBlock)
         let crafted = QuantFixtures.floats("crafted_input.f32")
         x.replaceSubrange(0..<cols, with: crafted.prefix(cols))
         let ref = try quantized(type, x, rowLength: cols, kernel: .reference)

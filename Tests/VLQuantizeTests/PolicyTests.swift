@@ -89,8 +89,9 @@ import VLTestSamples
     }
 
     @Test func overridesLastMatchWinsAndKeepBeatsThem() throws {
-        let d = try Self.decisions(.q4_k_m, overrides: [TypeOverride(argument: "attn\\.=q8_0")!, TypeOverride(argument: "llm\\.layers\\.0\\.attn\\.q=Q6_K")!],
-                                   keep: ["mlp\\.gate"])
+        let d = try Self.decisions(
+            .q4_k_m, overrides: [TypeOverride(argument: "attn\\.=q8_0")!, TypeOverride(argument: "llm\\.layers\\.0\\.attn\\.q=Q6_K")!],
+            keep: ["mlp\\.gate"])
         #expect(d["llm.layers.0.attn.q.weight"]?.chosen == .q6_k)
         #expect(d["llm.layers.0.attn.k.weight"]?.chosen == .q8_0)
         #expect(d["llm.layers.0.attn.k.weight"]?.reason == "override: attn\\.=Q8_0")

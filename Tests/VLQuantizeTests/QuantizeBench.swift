@@ -33,8 +33,9 @@ import VLQuant
                     let kernel = try Self.best(reps) {
                         try data.withUnsafeBytes { src in
                             try out.withUnsafeMutableBytes {
-                                try SourceConversion.quantize(type, source: src, dtype: .f16, rowLength: cols, into: $0, threads: threads,
-                                                              tileRows: max(1, tile / cols))
+                                try SourceConversion.quantize(
+                                    type, source: src, dtype: .f16, rowLength: cols, into: $0, threads: threads,
+                                    tileRows: max(1, tile / cols))
                             }
                         }
                     }
@@ -43,8 +44,9 @@ import VLQuant
                         try data.withUnsafeBytes { try q.consume($0) { _ in } }
                         report = try q.finish { _ in }
                     }
-                    line += String(format: "\t%dt kernel %.4f GB/s streaming %.4f GB/s", threads,
-                                   Double(data.count) / kernel / 1e9, Double(data.count) / streaming / 1e9)
+                    line += String(
+                        format: "\t%dt kernel %.4f GB/s streaming %.4f GB/s", threads,
+                        Double(data.count) / kernel / 1e9, Double(data.count) / streaming / 1e9)
                 }
                 let r = report!
                 print(line + String(format: "\trmse=%.6g\trel_l2=%.6g\tbpw=%.4f", r.rmse, r.relativeL2, r.bitsPerWeight))

@@ -85,7 +85,8 @@ enum Tolerance {
         #expect(out.tensor(named: "llm.lm_head.weight")?.storage == .blocks(.q6_k))
         #expect(out.tensor(named: "vision.encoder.blocks.1.mlp.fc1.weight")?.storage == .blocks(.q4_1))
         #expect(out.tensor(named: "llm.norm.weight")?.storage == input.tensor(named: "llm.norm.weight")?.storage)
-        #expect(out.bytes(of: out.tensor(named: "tokenizer.model")!).withUnsafeBytes { Array($0) }
+        #expect(
+            out.bytes(of: out.tensor(named: "tokenizer.model")!).withUnsafeBytes { Array($0) }
                 == input.bytes(of: input.tensor(named: "tokenizer.model")!).withUnsafeBytes { Array($0) })
 
         // Dequantizing the stored blocks reproduces the recorded error.

@@ -223,7 +223,9 @@ private func pseudoRandomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
             try writer.add(name: "__metadata__", dtype: .u8, shape: [0], contents: [])
         }
         #expect(throws: SafetensorsWriteError.invalidShape(tensor: "n", shape: [-1])) { try writer.add(name: "n", dtype: .u8, shape: [-1]) { _ in } }
-        #expect(throws: SafetensorsWriteError.invalidShape(tensor: "o", shape: [1 << 62, 4])) { try writer.add(name: "o", dtype: .u8, shape: [1 << 62, 4]) { _ in } }
+        #expect(throws: SafetensorsWriteError.invalidShape(tensor: "o", shape: [1 << 62, 4])) {
+            try writer.add(name: "o", dtype: .u8, shape: [1 << 62, 4]) { _ in }
+        }
         #expect(throws: SafetensorsWriteError.byteCountMismatch(tensor: "c", expected: 4, written: 3)) {
             try writer.add(name: "c", dtype: .f32, shape: [1], contents: [0, 0, 0])
         }

@@ -141,7 +141,8 @@ private func info(_ dtype: String, _ shape: [Int], _ begin: Int, _ end: Int) -> 
     }
 
     @Test func entriesInOffsetOrderWithLocations() throws {
-        let text = #"{"__metadata__":{"format":"pt","note":"é"},"b":\#(info("F32", [2, 3], 24, 48)),"a":\#(info("F64", [3], 0, 24)),"e":\#(info("BF16", [0, 5], 24, 24)),"s":\#(info("I64", [], 48, 56))}  "#
+        let text =
+            #"{"__metadata__":{"format":"pt","note":"é"},"b":\#(info("F32", [2, 3], 24, 48)),"a":\#(info("F64", [3], 0, 24)),"e":\#(info("BF16", [0, 5], 24, 24)),"s":\#(info("I64", [], 48, 56))}  "#
         let bytes = safetensorsBytes(text, data: [UInt8](repeating: 7, count: 56))
         let header = try parseHeader(bytes)
         let dataStart = 8 + text.utf8.count

@@ -25,8 +25,9 @@ public struct Subprocess: Sendable {
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         group.wait()
         process.waitUntilExit()
-        return Subprocess(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                          stderr: String(decoding: stderr.data, as: UTF8.self))
+        return Subprocess(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr.data, as: UTF8.self))
     }
 
     /// `python3` from PATH with `arguments`.
