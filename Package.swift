@@ -58,7 +58,8 @@ let package = Package(
         .target(name: "VLQuantize", dependencies: ["VLCore", "VLQuant", "VLPackFormat", "VLConvert"],
                 swiftSettings: [.unsafeFlags(["-O"])]),
         // Tokenizers: the SentencePiece `tokenizer.model` reader (later encode/decode, prompt templates).
-        .target(name: "VLTokenizer", dependencies: ["VLCore"]),
+        // Optimized even in debug builds: the tests push every Unicode scalar value through encode/decode.
+        .target(name: "VLTokenizer", dependencies: ["VLCore"], swiftSettings: [.unsafeFlags(["-O"])]),
         // GGUF: the streaming writer and the LLM export llama.cpp loads.
         .target(name: "VLGGUF", dependencies: ["VLCore", "VLQuant", "VLPackFormat", "VLConvert", "VLQuantize", "VLTokenizer"]),
         // JPEG decoding with libjpeg-turbo, as Pillow decodes (a C shim so libjpeg's longjmp stays in C).
@@ -96,7 +97,7 @@ let package = Package(
         .testTarget(name: "VLMediaTests", dependencies: ["VLMedia", "VLCore"]),
         .testTarget(name: "VLConvertTests", dependencies: ["VLTestSupport", "VLConvert", "VLCheckpoint", "VLPackFormat", "VLCore"]),
         .testTarget(name: "VLQuantizeTests", dependencies: ["VLTestSamples", "VLQuantize", "VLQuant", "VLConvert", "VLPackFormat", "VLCore"]),
-        .testTarget(name: "VLTokenizerTests", dependencies: ["VLTestSamples", "VLTokenizer"]),
+        .testTarget(name: "VLTokenizerTests", dependencies: ["VLTestSamples", "VLTokenizer", "VLCore"]),
         .testTarget(name: "VLGGUFTests", dependencies: [
             "VLTestSupport", "VLTestSamples", "VLGGUF", "VLQuantize", "VLPackFormat", "VLCore",
         ]),

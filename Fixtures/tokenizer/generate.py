@@ -9,7 +9,8 @@ Writes, next to this file:
                   training options, trained on a generated multilingual corpus (fixed seed, one thread)
   options.model   a small BPE model with the defaults LLaMA turns off (remove_extra_whitespaces), no byte
                   fallback (unknown characters become <unk>), user-defined and control symbols
-  cases.json      {"models": [{"name", "path", "cases": [{"text", "ids", "pieces", "decoded"}],
+  sample-unused.model  the sample LLaMA tokenizer with some pieces its cases produce marked UNUSED
+  cases.json      {"models": [{"name", "path", "cases": [{"text", "ids", "pieces", "decoded"}], "byteCases": [{"hex", "ids"}],
                    "pieceRoundTrip": {"failures": {id: ids of encode(decode([id]))}},
                    "scalars": {"batch": N, "exceptions": {scalar: decode(encode(chr(scalar)))},
                                "batchSHA256": [sha256 of the batch's ids joined by ","]}}]}
@@ -99,6 +100,15 @@ OPTIONS_CASES = ["<ImageHere>", "a<ImageHere>b", "  <AudioHere>  x  ", "<Image<I
                  "<ctrl> stays text", "x   y\t\tz", "unknown ✨ chars ✨✨ here", "◌ ✨ 中"]
 
 
+# Raw byte inputs (sentencepiece's C++ API takes bytes): invalid UTF-8 is read byte by byte as U+FFFD.
+BYTE_CASES = [b"\xff", b"a\xc3", b"\xc3", b"\xed\xa0\x80x", b"\xef\xbf\xbd", b"\xf4\x90\x80\x80", b"\xc0\xaf", b"\xe0\x80\x80",
+              b"ok \x80\x80 ok", b"\xf0\x9f\x98", b"\xf0\x9f\x98\x80\xf0", b" \xfe \xff "]
+
+
+def byte_cases(sp):
+    return [{"hex": b.hex(), "ids": sp.encode(b)} for b in BYTE_CASES]
+
+
 def model_cases(sp, texts):
     cases = []
     for t in texts:
@@ -136,6 +146,20 @@ def scalars(sp):
     return {"batch": SCALAR_BATCH, "exceptions": exceptions, "batchSHA256": hashes}
 
 
+def with_unused_pieces(model_bytes, texts):
+    """The model with every third multi-character normal piece that encoding `texts` produces marked
+    UNUSED: sentencepiece then never emits them (it splits them back into what they were merged from)."""
+    from sentencepiece import sentencepiece_model_pb2 as pb
+    sp = spm.SentencePieceProcessor(model_proto=model_bytes)
+    used = sorted({i for t in texts for i in sp.encode(t)})
+    proto = pb.ModelProto()
+    proto.ParseFromString(model_bytes)
+    normal = [i for i in used if proto.pieces[i].type == pb.ModelProto.SentencePiece.NORMAL and len(proto.pieces[i].piece) > 1]
+    for i in normal[::3]:
+        proto.pieces[i].type = pb.ModelProto.SentencePiece.UNUSED
+    return proto.SerializeToString()
+
+
 def main():
     lines = corpus_lines()
     (HERE / "bpe32k.model").write_bytes(train(
@@ -145,12 +169,15 @@ def main():
     (HERE / "options.model").write_bytes(train(
         [t for t in lines if all(ord(c) < 0x250 for c in t)][:4000], vocab_size=600, character_coverage=0.98, normalization_rule_name="identity",
         user_defined_symbols=["<ImageHere>", "<AudioHere>", "[INST]", "[/INST]"], control_symbols=["<ctrl>"]))
+    (HERE / "sample-unused.model").write_bytes(with_unused_pieces((ROOT / "samples/llama-hf/tokenizer.model").read_bytes(), CASES))
     models = []
     for name, path, extra, full in [("sample", "samples/llama-hf/tokenizer.model", [], True),
                                     ("bpe32k", "tokenizer/bpe32k.model", [], True),
-                                    ("options", "tokenizer/options.model", OPTIONS_CASES, False)]:
+                                    ("options", "tokenizer/options.model", OPTIONS_CASES, False),
+                                    ("sampleUnused", "tokenizer/sample-unused.model", [], False)]:
         sp = spm.SentencePieceProcessor(model_file=str(ROOT / path))
-        entry = {"name": name, "path": path, "cases": model_cases(sp, CASES + extra), "pieceRoundTrip": piece_round_trip(sp)}
+        entry = {"name": name, "path": path, "cases": model_cases(sp, CASES + extra), "byteCases": byte_cases(sp),
+                 "pieceRoundTrip": piece_round_trip(sp)}
         if full:
             entry["scalars"] = scalars(sp)
         models.append(entry)
