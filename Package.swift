@@ -69,7 +69,7 @@ let package = Package(
         // The library pipeline: media + model → every stage output (later the prompt and the answer).
         .target(name: "VLPipeline", dependencies: ["VLCore", "VLMedia", "VLPackFormat", "VLInference", "VLSafetensors"]),
         .executableTarget(name: "VLPackCLI", dependencies: [
-            "VLCheckpoint", "VLCore", "VLConvert", "VLPackFormat", "CVLKernels", "VLMedia", "VLSafetensors", "VLInference", "VLVerify", "VLPipeline", "VLQuantize", "VLQuant", "VLGGUF",
+            "VLCheckpoint", "VLCore", "VLConvert", "VLPackFormat", "CVLKernels", "VLMedia", "VLSafetensors", "VLInference", "VLVerify", "VLPipeline", "VLQuantize", "VLQuant", "VLGGUF", "VLTokenizer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
