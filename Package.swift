@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "fuzz-zip", targets: ["FuzzZip"]),
         .executable(name: "fuzz-safetensors", targets: ["FuzzSafetensors"]),
         .executable(name: "fuzz-vlpack", targets: ["FuzzVLPack"]),
+        .executable(name: "fuzz-tokenizer-encode", targets: ["FuzzTokenizer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -78,6 +79,7 @@ let package = Package(
         .executableTarget(name: "FuzzZip", dependencies: ["VLTorch"]),
         .executableTarget(name: "FuzzSafetensors", dependencies: ["VLSafetensors"]),
         .executableTarget(name: "FuzzVLPack", dependencies: ["VLPackFormat", "VLCore"]),
+        .executableTarget(name: "FuzzTokenizer", dependencies: ["VLTokenizer"]),
 
         // Helpers shared by the test suites (the fixed-seed generator, running child processes).
         .target(name: "VLTestSupport", path: "Tests/VLTestSupport"),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Seeds a libFuzzer corpus folder for one parser from the committed fixtures.
-#   Fixtures/fuzz-seeds.sh pickle|zip|safetensors|vlpack CORPUS_DIR
+#   Fixtures/fuzz-seeds.sh pickle|zip|safetensors|vlpack|tokenizer-encode CORPUS_DIR
 set -euo pipefail
 kind=$1 dest=$2
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,6 +24,15 @@ case $kind in
     # No .vlpack is committed: convert the sample LLM (Q4_0, ~1.2 MB) with the built binary ($VLPACK).
     [ -n "$(ls "$dest")" ] || "${VLPACK:?set VLPACK to a vlpack binary}" convert "$here/samples/llama-hf" \
       --quantize q4_0 -o "$dest/sample-llm-q4_0.vlpack" > /dev/null ;;
+  tokenizer-encode)
+    # Every text and raw byte case of the tokenizer fixtures, one file each, plus the committed findings.
+    python3 - "$here/tokenizer/cases.json" "$dest" <<'PY'
+import hashlib, json, sys
+for m in json.load(open(sys.argv[1]))["models"]:
+    for raw in [c["text"].encode() for c in m["cases"]] + [bytes.fromhex(c["hex"]) for c in m["byteCases"]]:
+        open(f"{sys.argv[2]}/{hashlib.sha1(raw).hexdigest()[:16]}", "wb").write(raw)
+PY
+    [ -d "$here/tokenizer/fuzz-findings" ] && cp "$here/tokenizer/fuzz-findings/"* "$dest/" 2>/dev/null || true ;;
   *) echo "unknown parser '$kind'" >&2; exit 2 ;;
 esac
 echo "$kind: $(ls "$dest" | wc -l) seeds in $dest"
