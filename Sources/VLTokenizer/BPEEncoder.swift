@@ -21,9 +21,9 @@ struct BPEEncoder: Sendable {
     let matcher: UserDefinedMatcher
     let unknownID: Int32
 
-    private static let oneCharLength = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4]
+    static let oneCharLength = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4]
 
-    private struct Candidate {
+    struct Candidate {
         var score: Float
         var left: Int32
         var right: Int32
@@ -42,26 +42,42 @@ struct BPEEncoder: Sendable {
     /// Calls `emit(range, id)` for each output piece of `text` (normalized bytes), in order.
     func encode(_ text: UnsafeBufferPointer<UInt8>, emit: (Range<Int>, Int32) -> Void) {
         guard !text.isEmpty else { return }
-        var start: [Int32] = [], length: [Int32] = [], frozen: [Bool] = []
-        var i = 0
-        while i < text.count {
-            let user = matcher.isEmpty ? 0 : matcher.match(text, at: i)
-            // The library's OneCharLen: the length a UTF-8 lead byte announces, clipped to what is left.
-            let len = user > 0 ? user : min(text.count - i, Self.oneCharLength[Int(text[i] >> 4)])
-            start.append(Int32(i))
-            length.append(Int32(len))
-            frozen.append(user > 0)
-            i += len
-        }
-        let count = start.count
-        var prev = (0..<count).map { Int32($0) - 1 }
-        var next = (0..<count).map { $0 + 1 < count ? Int32($0 + 1) : -1 }
+        var state = MergeState(encoder: self, text: text)
+        state.mergeAll()
+        state.output(emit)
+    }
+
+    /// One call's symbols, candidate heap and unused-piece splits: a struct with mutating methods
+    /// rather than closures over local arrays, so the arrays are not boxed and stay uniquely owned.
+    private struct MergeState {
+        let encoder: BPEEncoder
+        let text: UnsafeBufferPointer<UInt8>
+        var start: [Int32] = [], length: [Int32] = [], prev: [Int32] = [], next: [Int32] = []
+        var frozen: [Bool] = []
         var heap: [Candidate] = []
-        heap.reserveCapacity(2 * count)
-        // Unused piece id → the byte length of its left part, at its latest merge (the library keeps the last).
+        /// Unused piece id → the byte length of its left part at its latest merge (the library keeps the last).
         var splits: [Int32: Int32] = [:]
 
-        func push(_ c: Candidate) {
+        init(encoder: BPEEncoder, text: UnsafeBufferPointer<UInt8>) {
+            self.encoder = encoder
+            self.text = text
+            var i = 0
+            while i < text.count {
+                let user = encoder.matcher.isEmpty ? 0 : encoder.matcher.match(text, at: i)
+                // The library's OneCharLen: the length a UTF-8 lead byte announces, clipped to what is left.
+                let len = user > 0 ? user : min(text.count - i, BPEEncoder.oneCharLength[Int(text[i] >> 4)])
+                start.append(Int32(i))
+                length.append(Int32(len))
+                frozen.append(user > 0)
+                i += len
+            }
+            let count = start.count
+            prev = (0..<count).map { Int32($0) - 1 }
+            next = (0..<count).map { $0 + 1 < count ? Int32($0 + 1) : -1 }
+            heap.reserveCapacity(2 * count)
+        }
+
+        mutating func push(_ c: Candidate) {
             heap.append(c)
             var k = heap.count - 1
             while k > 0 {
@@ -71,7 +87,8 @@ struct BPEEncoder: Sendable {
                 k = parent
             }
         }
-        func pop() -> Candidate {
+
+        mutating func pop() -> Candidate {
             let top = heap[0]
             let last = heap.removeLast()
             if !heap.isEmpty {
@@ -89,45 +106,51 @@ struct BPEEncoder: Sendable {
             }
             return top
         }
-        func consider(_ left: Int32, _ right: Int32) {
+
+        /// Pushes the pair (left, right) when neither is frozen and their concatenation is a piece.
+        mutating func consider(_ left: Int32, _ right: Int32) {
             guard left >= 0, right >= 0, !frozen[Int(left)], !frozen[Int(right)] else { return }
             let size = length[Int(left)] + length[Int(right)]
-            let bytes = UnsafeBufferPointer(rebasing: text[Int(start[Int(left)])..<Int(start[Int(left)] + size)])
-            guard let id = mergeable.find(bytes) else { return }
-            push(Candidate(score: scores[Int(id)], left: left, right: right, size: size))
-            if unused[Int(id)] { splits[id] = length[Int(left)] }
+            let lo = Int(start[Int(left)])
+            guard let id = encoder.mergeable.find(UnsafeBufferPointer(rebasing: text[lo..<(lo + Int(size))])) else { return }
+            push(Candidate(score: encoder.scores[Int(id)], left: left, right: right, size: size))
+            if encoder.unused[Int(id)] { splits[id] = length[Int(left)] }
         }
 
-        for k in 1..<max(count, 1) { consider(Int32(k - 1), Int32(k)) }
-        while !heap.isEmpty {
-            let top = pop()
-            let l = Int(top.left), r = Int(top.right)
-            guard length[l] > 0, length[r] > 0, length[l] + length[r] == top.size else { continue }
-            length[l] = top.size
-            length[r] = 0
-            next[l] = next[r]
-            if next[r] >= 0 { prev[Int(next[r])] = top.left }
-            consider(prev[l], top.left)
-            consider(top.left, next[l])
-        }
-
-        // Final symbols, unused pieces split back (depth-first, left part first).
-        var pending: [Range<Int>] = []
-        var s: Int32 = 0
-        while s >= 0 {
-            let lo = Int(start[Int(s)])
-            pending.append(lo..<(lo + Int(length[Int(s)])))
-            while let range = pending.popLast() {
-                let id = pieceID(UnsafeBufferPointer(rebasing: text[range]))
-                if id != unknownID, unused[Int(id)], let leftLength = splits[id] {
-                    let mid = range.lowerBound + Int(leftLength)
-                    pending.append(mid..<range.upperBound)
-                    pending.append(range.lowerBound..<mid)
-                } else {
-                    emit(range, id)
-                }
+        mutating func mergeAll() {
+            for k in 1..<max(start.count, 1) { consider(Int32(k - 1), Int32(k)) }
+            while !heap.isEmpty {
+                let top = pop()
+                let l = Int(top.left), r = Int(top.right)
+                guard length[l] > 0, length[r] > 0, length[l] + length[r] == top.size else { continue }
+                length[l] = top.size
+                length[r] = 0
+                next[l] = next[r]
+                if next[r] >= 0 { prev[Int(next[r])] = top.left }
+                consider(prev[l], top.left)
+                consider(top.left, next[l])
             }
-            s = next[Int(s)]
+        }
+
+        /// The final symbols in order, unused pieces split back (depth-first, left part first).
+        func output(_ emit: (Range<Int>, Int32) -> Void) {
+            var pending: [Range<Int>] = []
+            var s: Int32 = 0
+            while s >= 0 {
+                let lo = Int(start[Int(s)])
+                pending.append(lo..<(lo + Int(length[Int(s)])))
+                while let range = pending.popLast() {
+                    let id = encoder.pieceID(UnsafeBufferPointer(rebasing: text[range]))
+                    if encoder.unused[Int(id)], let leftLength = splits[id] {
+                        let mid = range.lowerBound + Int(leftLength)
+                        pending.append(mid..<range.upperBound)
+                        pending.append(range.lowerBound..<mid)
+                    } else {
+                        emit(range, id)
+                    }
+                }
+                s = next[Int(s)]
+            }
         }
     }
 }

@@ -20,6 +20,7 @@ public struct SentencePieceTokenizer: Sendable {
     let byteValue: [Int16]
     /// The id of `<0xNN>` for each byte; empty without byte fallback.
     private let byteIDs: [Int32]
+    private let isUnknown: [Bool]
 
     public init(model: SentencePieceModel) throws(TokenizerError) {
         let spec = model.trainer
@@ -65,6 +66,7 @@ public struct SentencePieceTokenizer: Sendable {
         self.pieceBytes = pieceBytes
         self.byteValue = byteValue
         self.byteIDs = spec.byteFallback ? byteIDs : []
+        isUnknown = model.pieces.map { $0.type == .unknown }
         normalizer = IdentityNormalizer(spec: model.normalizer, matcher: matcher)
         bpe = BPEEncoder(mergeable: mergeable, reserved: reserved, scores: model.pieces.map(\.score),
                          unused: model.pieces.map { $0.type == .unused }, matcher: matcher, unknownID: unknownID)
@@ -113,8 +115,7 @@ public struct SentencePieceTokenizer: Sendable {
         let fallback = !byteIDs.isEmpty
         normalized.withUnsafeBufferPointer { text in
             bpe.encode(text) { range, id in
-                let type = model.pieces[Int(id)].type
-                let isUnknown = type == .unknown
+                let isUnknown = self.isUnknown[Int(id)]
                 if isUnknown && fallback {
                     for b in text[range] { ids.append(byteIDs[Int(b)]) }
                 } else if !(isUnknown && previousUnknown) {

@@ -4,7 +4,7 @@ import Testing
 import VLCore
 import VLTokenizer
 
-/// Encode time on the 1 MB texts (and their prefixes) of `Fixtures/tokenizer/bench.py`, best of 3,
+/// Encode time on the 1 MB texts (and their prefixes) of `Fixtures/tokenizer/bench.py`, best of 7,
 /// with sentencepiece's time on the same text from that script; the ids must hash as sentencepiece's.
 /// Not a timed test: only runs with `VLTOKENIZER_BENCH=DIR swift test --filter TokenizerBench`.
 @Suite struct TokenizerBench {
@@ -33,7 +33,7 @@ import VLTokenizer
             let tok = try #require(tokenizers[run.model])
             let text = try String(contentsOfFile: "\(dir)/\(run.text)", encoding: .utf8)
             var best = Double.infinity, ids: [Int32] = []
-            for _ in 0..<3 {
+            for _ in 0..<7 {
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 ids = tok.encode(text)
                 best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
