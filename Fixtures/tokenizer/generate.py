@@ -10,7 +10,8 @@ Writes, next to this file:
   options.model   a small BPE model with the defaults LLaMA turns off (remove_extra_whitespaces), no byte
                   fallback (unknown characters become <unk>), user-defined and control symbols
   sample-unused.model  the sample LLaMA tokenizer with some pieces its cases produce marked UNUSED
-  cases.json      {"models": [{"name", "path", "cases": [{"text", "ids", "pieces", "decoded"}], "byteCases": [{"hex", "ids"}],
+  cases.json      {"models": [{"name", "path", "cases": [{"text", "ids", "pieces", "decoded"}] (the listed texts, then
+                   300 random ones over RANDOM_ALPHABET), "byteCases": [{"hex", "ids"}],
                    "pieceRoundTrip": {"failures": {id: ids of encode(decode([id]))}},
                    "scalars": {"batch": N, "exceptions": {scalar: decode(encode(chr(scalar)))},
                                "batchSHA256": [sha256 of the batch's ids joined by ","]}}]}
@@ -105,6 +106,18 @@ BYTE_CASES = [b"\xff", b"a\xc3", b"\xc3", b"\xed\xa0\x80x", b"\xef\xbf\xbd", b"\
               b"ok \x80\x80 ok", b"\xf0\x9f\x98", b"\xf0\x9f\x98\x80\xf0", b" \xfe \xff "]
 
 
+# Random short texts over an alphabet of the hard parts: whitespace kinds, ▁, pieces of user-defined and
+# special symbols, several scripts, ZWJ, emoji, digits (fixed seed).
+RANDOM_ALPHABET = [" ", " ", "  ", "\t", "\n", "\u2581", "\u00a0", "a", "e", "th", "in", "ing", "ab", "Z", "é", "ß", "и", "ж", "中", "文",
+                   "の", "한", "ا", "ש", "ह", "ि", "ก", "😀", "\u200d", "👩", "\ufe0f", "0", "1", "42", "<", ">", "/", "s", "</s>", "<s>",
+                   "<ImageHere>", "<Image", "Here>", "[INST]", "[/", "INST]", "<ctrl>", "#", "###", "\ufffd", "\U0010ffff", "\x00", "✨"]
+
+
+def random_texts(seed=5, count=300):
+    rng = random.Random(seed)
+    return ["".join(rng.choice(RANDOM_ALPHABET) for _ in range(rng.randint(1, 24))) for _ in range(count)]
+
+
 def byte_cases(sp):
     return [{"hex": b.hex(), "ids": sp.encode(b)} for b in BYTE_CASES]
 
@@ -176,7 +189,7 @@ def main():
                                     ("options", "tokenizer/options.model", OPTIONS_CASES, False),
                                     ("sampleUnused", "tokenizer/sample-unused.model", [], False)]:
         sp = spm.SentencePieceProcessor(model_file=str(ROOT / path))
-        entry = {"name": name, "path": path, "cases": model_cases(sp, CASES + extra), "byteCases": byte_cases(sp),
+        entry = {"name": name, "path": path, "cases": model_cases(sp, CASES + extra + random_texts()), "byteCases": byte_cases(sp),
                  "pieceRoundTrip": piece_round_trip(sp)}
         if full:
             entry["scalars"] = scalars(sp)
