@@ -99,14 +99,21 @@ struct Detokenize: ParsableCommand {
     @Option(help: "Comma-separated token ids.")
     var ids: String
 
-    func run() throws {
-        var parsed: [Int32] = []
-        for field in ids.split(separator: ",", omittingEmptySubsequences: false) {
+    /// The ids of `--ids`; an empty string is no ids (decoding them gives the empty text).
+    func parsedIDs() throws -> [Int32] {
+        guard !ids.isEmpty else { return [] }
+        return try ids.split(separator: ",", omittingEmptySubsequences: false).map { field in
             guard let id = Int32(field.trimmingCharacters(in: .whitespaces)) else {
                 throw ValidationError("--ids: '\(field)' is not an integer id")
             }
-            parsed.append(id)
+            return id
         }
+    }
+
+    func validate() throws { _ = try parsedIDs() }
+
+    func run() throws {
+        let parsed = try parsedIDs()
         let tokenizer = try loadTokenizer(path)
         let text = try attributing(to: path) { try tokenizer.decode(parsed) }
         print(text)
