@@ -10,7 +10,7 @@ Writes, next to this file:
   options.model   a small BPE model with the defaults LLaMA turns off (remove_extra_whitespaces), no byte
                   fallback (unknown characters become <unk>), user-defined and control symbols
   sample-unused.model  the sample LLaMA tokenizer with some pieces its cases produce marked UNUSED
-  cases.json      {"models": [{"name", "path", "cases": [{"text", "ids", "pieces", "decoded"}] (the listed texts, then
+  cases.json      {"models": [{"name", "path", "spec" (normalizer/trainer fields), "cases": [{"text", "ids", "pieces", "decoded"}] (the listed texts, then
                    300 random ones over RANDOM_ALPHABET), "byteCases": [{"hex", "ids"}],
                    "pieceRoundTrip": {"failures": {id: ids of encode(decode([id]))}},
                    "scalars": {"batch": N, "exceptions": {scalar: decode(encode(chr(scalar)))},
@@ -173,6 +173,18 @@ def with_unused_pieces(model_bytes, texts):
     return proto.SerializeToString()
 
 
+def spec(model_bytes):
+    """The normalizer_spec and trainer_spec fields that change encoding, as sentencepiece's own proto reads them."""
+    from sentencepiece import sentencepiece_model_pb2 as pb
+    m = pb.ModelProto()
+    m.ParseFromString(model_bytes)
+    n, t = m.normalizer_spec, m.trainer_spec
+    return {"name": n.name, "charsmapBytes": len(n.precompiled_charsmap), "addDummyPrefix": n.add_dummy_prefix,
+            "removeExtraWhitespaces": n.remove_extra_whitespaces, "escapeWhitespaces": n.escape_whitespaces,
+            "hasDenormalizer": m.HasField("denormalizer_spec"), "modelType": t.model_type, "byteFallback": t.byte_fallback,
+            "splitDigits": t.split_digits, "unkSurface": t.unk_surface}
+
+
 def main():
     lines = corpus_lines()
     (HERE / "bpe32k.model").write_bytes(train(
@@ -189,7 +201,7 @@ def main():
                                     ("options", "tokenizer/options.model", OPTIONS_CASES, False),
                                     ("sampleUnused", "tokenizer/sample-unused.model", [], False)]:
         sp = spm.SentencePieceProcessor(model_file=str(ROOT / path))
-        entry = {"name": name, "path": path, "cases": model_cases(sp, CASES + extra + random_texts()), "byteCases": byte_cases(sp),
+        entry = {"name": name, "path": path, "spec": spec((ROOT / path).read_bytes()), "cases": model_cases(sp, CASES + extra + random_texts()), "byteCases": byte_cases(sp),
                  "pieceRoundTrip": piece_round_trip(sp)}
         if full:
             entry["scalars"] = scalars(sp)

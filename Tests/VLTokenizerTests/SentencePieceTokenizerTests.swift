@@ -70,6 +70,16 @@ import VLCore
         #expect(stride(from: 0, to: kept.count, by: scalars.batch).underestimatedCount == scalars.batchSHA256.count)
     }
 
+    @Test(arguments: names) func specFieldsAreReadAsSentencePieceReadsThem(_ name: String) throws {
+        let m = try TokenizerFixtures.modelProto(name), s = TokenizerFixtures.model(name).spec
+        let n = m.normalizer, t = m.trainer
+        #expect(n.name == s.name && n.precompiledCharsmap.count == s.charsmapBytes && n.addDummyPrefix == s.addDummyPrefix)
+        #expect(n.removeExtraWhitespaces == s.removeExtraWhitespaces && n.escapeWhitespaces == s.escapeWhitespaces)
+        #expect((m.denormalizer != nil) == s.hasDenormalizer)
+        #expect(t.modelType == s.modelType && t.byteFallback == s.byteFallback && t.splitDigits == s.splitDigits)
+        #expect(t.unknownSurface == Array(s.unkSurface.utf8))
+    }
+
     @Test func decodeRefusesIdsOutsideTheVocabulary() throws {
         let tok = try TokenizerFixtures.tokenizer("sample")
         #expect(throws: TokenizerError.idOutOfRange(id: 512, pieces: 512)) { try tok.decode([1, 512]) }

@@ -33,9 +33,24 @@ struct TokenizerFixtures: Decodable {
         let batchSHA256: [String]
     }
 
+    /// The `normalizer_spec` / `trainer_spec` fields as sentencepiece's own `sentencepiece_model_pb2` reads them.
+    struct Spec: Decodable {
+        let name: String
+        let charsmapBytes: Int
+        let addDummyPrefix: Bool
+        let removeExtraWhitespaces: Bool
+        let escapeWhitespaces: Bool
+        let hasDenormalizer: Bool
+        let modelType: Int32
+        let byteFallback: Bool
+        let splitDigits: Bool
+        let unkSurface: String
+    }
+
     struct Model: Decodable {
         let name: String
         let path: String
+        let spec: Spec
         let cases: [Case]
         let byteCases: [ByteCase]
         let pieceRoundTrip: PieceRoundTrip
