@@ -80,6 +80,25 @@ struct TokenizeCommandTests {
         #expect(none.status == 1 && none.stderr.hasPrefix("vlpack: error: \(vision): missingTokenizerTensor:"), "\(none.stderr)")
     }
 
+    /// --special on a .vlpack: transformers 4.28.0's slow LlamaTokenizer with Video-LLaMA's added tokens
+    /// (`Fixtures/tokenizer/llama-cases.json`); with --bos it is LlamaTokenizer's `encode(text)`.
+    @Test func specialSplitsLikeLlamaTokenizer() throws {
+        let data = try Data(contentsOf: CLI.root.appendingPathComponent("Fixtures/tokenizer/llama-cases.json"))
+        let root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let cases = try #require(root["cases"] as? [[String: Any]]).prefix(17)  // the special-token cases come first
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vlpack-tok-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let pack = dir.appendingPathComponent("llm.vlpack").path
+        let convert = try CLI.run(["convert", "Fixtures/samples/llama-hf", "--config", "Fixtures/samples/convert-config.json", "-o", pack])
+        try #require(convert.status == 0, "\(convert.stderr)")
+        for c in cases {
+            let text = try #require(c["text"] as? String), ids = try #require(c["ids"] as? [Int]), tokens = try #require(c["tokens"] as? [String])
+            let r = try Self.json(CLI.run(["tokenize", pack, "--special", "--bos", "--text", text, "--json"]))
+            #expect(r.ids == [1] + ids && r.pieces == ["<s>"] + tokens, "\(text.debugDescription)")
+        }
+    }
+
     @Test func errorsAreOneLineNamingTheRule() throws {
         let out = try CLI.run(["detokenize", Self.model, "--ids", "1,512"])
         #expect(out.status == 1 && out.stderr == "vlpack: error: \(Self.model): idOutOfRange: id 512 is outside 0..<512\n")
