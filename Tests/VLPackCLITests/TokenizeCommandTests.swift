@@ -31,6 +31,24 @@ struct TokenizeCommandTests {
         return (try #require(object["ids"] as? [Int]), try #require(object["pieces"] as? [String]))
     }
 
+    /// A fresh temporary folder, removed afterwards.
+    static func withFolder(_ body: (URL) throws -> Void) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vlpack-tok-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try body(dir)
+    }
+
+    /// The sample LLM converted into a `.vlpack` in a temporary folder.
+    static func withSamplePack(_ body: (_ pack: String, _ dir: URL) throws -> Void) throws {
+        try withFolder { dir in
+            let pack = dir.appendingPathComponent("llm.vlpack").path
+            let convert = try CLI.run(["convert", "Fixtures/samples/llama-hf", "--config", "Fixtures/samples/convert-config.json", "-o", pack])
+            try #require(convert.status == 0, "\(convert.stderr)")
+            try body(pack, dir)
+        }
+    }
+
     @Test func jsonIdsAndPiecesEqualSentencePiece() throws {
         let picked = Self.cases.filter {
             ["", "  leading", "</s>", "<s> hello </s>", "###Human: Hello###Assistant:", "family 👨‍👩‍👧‍👦 and 👩‍💻 coder"].contains($0.text)
@@ -54,30 +72,25 @@ struct TokenizeCommandTests {
         let lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false)
         #expect(lines[0] == "ids: " + ([1] + c.ids).map(String.init).joined(separator: ","))
         #expect(lines[1] == "1\t<s>" && lines[2] == "\(c.ids[0])\t\(c.pieces[0])")
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vlpack-tok-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let file = dir.appendingPathComponent("prompt.txt")
-        try Data(c.text.utf8).write(to: file)
-        #expect(try Self.json(CLI.run(["tokenize", Self.model, "--file", file.path, "--json"])).ids == c.ids)
+        try Self.withFolder { dir in
+            let file = dir.appendingPathComponent("prompt.txt")
+            try Data(c.text.utf8).write(to: file)
+            #expect(try Self.json(CLI.run(["tokenize", Self.model, "--file", file.path, "--json"])).ids == c.ids)
+        }
     }
 
     @Test func aConvertedVLPackCarriesTheTokenizer() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vlpack-tok-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let pack = dir.appendingPathComponent("llm.vlpack").path
-        let convert = try CLI.run(["convert", "Fixtures/samples/llama-hf", "--config", "Fixtures/samples/convert-config.json", "-o", pack])
-        try #require(convert.status == 0, "\(convert.stderr)")
-        let c = try #require(Self.cases.first { $0.text == "###Human: <Video><ImageHere></Video> What happens?###Assistant:" })
-        #expect(try Self.json(CLI.run(["tokenize", pack, "--text", c.text, "--json"])).ids == c.ids)
-        #expect(try CLI.run(["detokenize", pack, "--ids", c.ids.map(String.init).joined(separator: ",")]).stdout == c.decoded + "\n")
-        // A .vlpack without the LLM has no tokenizer.
-        let vision = dir.appendingPathComponent("vision.vlpack").path
-        let s = "Fixtures/samples/"
-        try #require(try CLI.run(["convert", s + "eva_vit_g.pth", "--config", s + "convert-config.json", "-o", vision]).status == 0)
-        let none = try CLI.run(["tokenize", vision, "--text", "x"])
-        #expect(none.status == 1 && none.stderr.hasPrefix("vlpack: error: \(vision): missingTokenizerTensor:"), "\(none.stderr)")
+        try Self.withSamplePack { pack, dir in
+            let c = try #require(Self.cases.first { $0.text == "###Human: <Video><ImageHere></Video> What happens?###Assistant:" })
+            #expect(try Self.json(CLI.run(["tokenize", pack, "--text", c.text, "--json"])).ids == c.ids)
+            #expect(try CLI.run(["detokenize", pack, "--ids", c.ids.map(String.init).joined(separator: ",")]).stdout == c.decoded + "\n")
+            // A .vlpack without the LLM has no tokenizer.
+            let vision = dir.appendingPathComponent("vision.vlpack").path
+            let s = "Fixtures/samples/"
+            try #require(try CLI.run(["convert", s + "eva_vit_g.pth", "--config", s + "convert-config.json", "-o", vision]).status == 0)
+            let none = try CLI.run(["tokenize", vision, "--text", "x"])
+            #expect(none.status == 1 && none.stderr.hasPrefix("vlpack: error: \(vision): missingTokenizerTensor:"), "\(none.stderr)")
+        }
     }
 
     /// --special on a .vlpack: transformers 4.28.0's slow LlamaTokenizer with Video-LLaMA's added tokens
@@ -86,16 +99,12 @@ struct TokenizeCommandTests {
         let data = try Data(contentsOf: CLI.root.appendingPathComponent("Fixtures/tokenizer/llama-cases.json"))
         let root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let cases = try #require(root["cases"] as? [[String: Any]]).prefix(17)  // the special-token cases come first
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vlpack-tok-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let pack = dir.appendingPathComponent("llm.vlpack").path
-        let convert = try CLI.run(["convert", "Fixtures/samples/llama-hf", "--config", "Fixtures/samples/convert-config.json", "-o", pack])
-        try #require(convert.status == 0, "\(convert.stderr)")
-        for c in cases {
-            let text = try #require(c["text"] as? String), ids = try #require(c["ids"] as? [Int]), tokens = try #require(c["tokens"] as? [String])
-            let r = try Self.json(CLI.run(["tokenize", pack, "--special", "--bos", "--text", text, "--json"]))
-            #expect(r.ids == [1] + ids && r.pieces == ["<s>"] + tokens, "\(text.debugDescription)")
+        try Self.withSamplePack { pack, _ in
+            for c in cases {
+                let text = try #require(c["text"] as? String), ids = try #require(c["ids"] as? [Int]), tokens = try #require(c["tokens"] as? [String])
+                let r = try Self.json(CLI.run(["tokenize", pack, "--special", "--bos", "--text", text, "--json"]))
+                #expect(r.ids == [1] + ids && r.pieces == ["<s>"] + tokens, "\(text.debugDescription)")
+            }
         }
     }
 
