@@ -84,7 +84,7 @@ CASES = [
     "你好，世界！", "日本語のテキストとカタカナ", "안녕하세요 세계", "𠀀𠀁𪚥 (astral CJK)", "ꦲꦏ꧀ꦱꦫ", "ᠮᠣᠩᠭᠣᠯ", "ᏣᎳᎩ",
     "emoji 😀 🙈 🎉", "family 👨‍👩‍👧‍👦 and 👩‍💻 coder", "flags 🇫🇷🇯🇵 🏳️‍🌈", "skin 👍🏽 👋🏿", "keycap 1️⃣ #️⃣",
     "combining e\u0301 a\u0308 n\u0303", "Z̤͔ͧ̑̓ä͖̭̈̇lͮ̒ͫǧ̗͚̚o̙̔ͮ̇͐̇", "zero\u200bwidth\u200cjoin\u200dx", "bidi \u202eevil\u202c text", "\ufeffBOM",
-    "\u2581 literal lower block \u2581\u2581", "▁▁▁", "nbsp\u00a0here", "ideographic\u3000space", "\ufffd replacement \ufffd\ufffd",
+    "\u2581 literal lower block \u2581\u2581", "\u2584\u2581\u0d81 (a combining mark after \u2581: fuzz finding)", "▁▁▁", "nbsp\u00a0here", "ideographic\u3000space", "\ufffd replacement \ufffd\ufffd",
     "control \x00 \x01 \x1f \x7f chars", "\u0085next line\u2028sep\u2029para", "max \U0010FFFF and private \ue000",
     "noncharacters \ufdd0 \uffff \U0001FFFE", "</s>", "<s> hello </s>", "<unk>", "<0x41>", "<pad>",
     "###", "###Human: Hello###Assistant:", "###Human: <Video><ImageHere></Video> What happens?###Assistant:",
