@@ -2,7 +2,7 @@
 # are missing (as root: apt-get update && apt-get install -y ...).
 SWIFT        ?= swift
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS ?= pickle zip safetensors vlpack tokenizer-model json
+FUZZ_TARGETS ?= pickle zip safetensors vlpack tokenizer-model json tokenizer-encode
 FUZZ_DIR     ?= .build-fuzz
 # --sanitize=fuzzer alone instruments only the harness, not the library modules it calls: without
 # these flags libFuzzer runs blind (about 30 counters instead of thousands).

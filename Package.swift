@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "fuzz-vlpack", targets: ["FuzzVLPack"]),
         .executable(name: "fuzz-tokenizer-model", targets: ["FuzzTokenizerModel"]),
         .executable(name: "fuzz-json", targets: ["FuzzJSON"]),
+        .executable(name: "fuzz-tokenizer-encode", targets: ["FuzzTokenizer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -60,7 +61,8 @@ let package = Package(
         .target(name: "VLQuantize", dependencies: ["VLCore", "VLQuant", "VLPackFormat", "VLConvert"],
                 swiftSettings: [.unsafeFlags(["-O"])]),
         // Tokenizers: the SentencePiece `tokenizer.model` reader (later encode/decode, prompt templates).
-        .target(name: "VLTokenizer", dependencies: ["VLCore"]),
+        // Optimized even in debug builds: the tests push every Unicode scalar value through encode/decode.
+        .target(name: "VLTokenizer", dependencies: ["VLCore"], swiftSettings: [.unsafeFlags(["-O"])]),
         // GGUF: the streaming writer and the LLM export llama.cpp loads.
         .target(name: "VLGGUF", dependencies: ["VLCore", "VLQuant", "VLPackFormat", "VLConvert", "VLQuantize", "VLTokenizer"]),
         // JPEG decoding with libjpeg-turbo, as Pillow decodes (a C shim so libjpeg's longjmp stays in C).
@@ -72,7 +74,7 @@ let package = Package(
         // The library pipeline: media + model → every stage output (later the prompt and the answer).
         .target(name: "VLPipeline", dependencies: ["VLCore", "VLMedia", "VLPackFormat", "VLInference", "VLSafetensors"]),
         .executableTarget(name: "VLPackCLI", dependencies: [
-            "VLCheckpoint", "VLCore", "VLConvert", "VLPackFormat", "CVLKernels", "VLMedia", "VLSafetensors", "VLInference", "VLVerify", "VLPipeline", "VLQuantize", "VLQuant", "VLGGUF",
+            "VLCheckpoint", "VLCore", "VLConvert", "VLPackFormat", "CVLKernels", "VLMedia", "VLSafetensors", "VLInference", "VLVerify", "VLPipeline", "VLQuantize", "VLQuant", "VLGGUF", "VLTokenizer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -83,6 +85,7 @@ let package = Package(
         .executableTarget(name: "FuzzVLPack", dependencies: ["VLPackFormat", "VLCore"]),
         .executableTarget(name: "FuzzTokenizerModel", dependencies: ["VLTokenizer"]),
         .executableTarget(name: "FuzzJSON", dependencies: ["VLConvert", "VLCore"]),
+        .executableTarget(name: "FuzzTokenizer", dependencies: ["VLTokenizer"]),
 
         // Helpers shared by the test suites (the fixed-seed generator, running child processes).
         .target(name: "VLTestSupport", path: "Tests/VLTestSupport"),
@@ -102,7 +105,7 @@ let package = Package(
         .testTarget(name: "VLMediaTests", dependencies: ["VLMedia", "VLCore"]),
         .testTarget(name: "VLConvertTests", dependencies: ["VLTestSupport", "VLConvert", "VLCheckpoint", "VLPackFormat", "VLCore"]),
         .testTarget(name: "VLQuantizeTests", dependencies: ["VLTestSamples", "VLQuantize", "VLQuant", "VLConvert", "VLPackFormat", "VLCore"]),
-        .testTarget(name: "VLTokenizerTests", dependencies: ["VLTestSamples", "VLTokenizer"]),
+        .testTarget(name: "VLTokenizerTests", dependencies: ["VLTestSamples", "VLTokenizer", "VLCore"]),
         .testTarget(name: "VLGGUFTests", dependencies: [
             "VLTestSupport", "VLTestSamples", "VLGGUF", "VLQuantize", "VLPackFormat", "VLCore",
         ]),

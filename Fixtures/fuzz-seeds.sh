@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Seeds a libFuzzer corpus folder for one parser from the committed fixtures.
-#   Fixtures/fuzz-seeds.sh pickle|zip|safetensors|vlpack|tokenizer-model|json CORPUS_DIR
+#   Fixtures/fuzz-seeds.sh pickle|zip|safetensors|vlpack|tokenizer-model|json|tokenizer-encode CORPUS_DIR
 set -euo pipefail
 kind=$1 dest=$2
 here=$(cd "$(dirname "$0")" && pwd)
@@ -57,6 +57,15 @@ PY
     { find "$here" -type f -size -64k -name '*.json'; find "$here/../Formats/maps" -name '*.json'; } | while IFS= read -r f; do
       cp "$f" "$dest/$(echo "$f" | md5sum | cut -c1-16).json"
     done ;;
+  tokenizer-encode)
+    # Every text and raw byte case of the tokenizer fixtures, one file each, plus the committed findings.
+    python3 - "$here/tokenizer/cases.json" "$dest" <<'PY'
+import hashlib, json, sys
+for m in json.load(open(sys.argv[1]))["models"]:
+    for raw in [c["text"].encode() for c in m["cases"]] + [bytes.fromhex(c["hex"]) for c in m["byteCases"]]:
+        open(f"{sys.argv[2]}/{hashlib.sha1(raw).hexdigest()[:16]}", "wb").write(raw)
+PY
+    [ -d "$here/tokenizer/fuzz-findings" ] && cp "$here/tokenizer/fuzz-findings/"* "$dest/" 2>/dev/null || true ;;
   *) echo "unknown parser '$kind'" >&2; exit 2 ;;
 esac
 echo "$kind: $(ls "$dest" | wc -l) seeds in $dest"

@@ -56,10 +56,11 @@ struct VLPack: ParsableCommand {
               vlpack embed vl2-7b.vlpack --video clip.mp4 -o clip.safetensors
               vlpack verify vl2-7b.vlpack --reference ref.safetensors
               vlpack export vl2-7b.vlpack --to gguf -o llm.gguf
+              vlpack tokenize vl2-7b.vlpack --text "[INST] hi [/INST]" --bos --json
 
             Every command takes --help; most take --json for scripts.
             """,
-        subcommands: [Inspect.self, Convert.self, Quantize.self, Verify.self, Export.self, Embed.self, Bench.self]
+        subcommands: [Inspect.self, Convert.self, Quantize.self, Verify.self, Export.self, Embed.self, Bench.self, Tokenize.self, Detokenize.self]
     )
 }
 

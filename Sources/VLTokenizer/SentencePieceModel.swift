@@ -3,9 +3,11 @@ import VLCore
 /// The vocabulary of a SentencePiece `tokenizer.model` (a serialized `ModelProto` protobuf), read
 /// without the sentencepiece library: every piece with its score and type, and the special ids.
 ///
-/// Only the fields GGUF needs are decoded — `pieces` (field 1: `{1: piece, 2: score, 3: type}`) and
-/// `trainer_spec` (field 2: `unk_id` 40, `bos_id` 41, `eos_id` 42, `pad_id` 43); everything else is
-/// skipped by wire type. Every length is checked against the remaining bytes. O(file size).
+/// Decoded: `pieces` (field 1: `{1: piece, 2: score, 3: type}`), the `trainer_spec` fields that change
+/// encoding or name special ids (field 2, see `TrainerSpec`), and `normalizer_spec` /
+/// `denormalizer_spec` (fields 3 and 5, see `NormalizerSpec`); everything else is skipped by wire type.
+/// Absent fields keep the defaults of `sentencepiece_model.proto`. Every length is checked against the
+/// remaining bytes. O(file size). What an encoder accepts is checked by `SentencePieceTokenizer`.
 public struct SentencePieceModel: Sendable, Equatable {
     /// SentencePiece's `Type` enum; GGUF's `tokenizer.ggml.token_type` uses the same numbers.
     public enum PieceType: Int32, Sendable {
@@ -24,6 +26,10 @@ public struct SentencePieceModel: Sendable, Equatable {
     public var bosID: Int32 = 1
     public var eosID: Int32 = 2
     public var padID: Int32 = -1
+    public var trainer = TrainerSpec()
+    public var normalizer = NormalizerSpec()
+    /// Applied to decoded text when it has rules; nil when the file has no `denormalizer_spec`.
+    public var denormalizer: NormalizerSpec?
 
     public enum ParseError: RuleError, Equatable {
         case malformed(offset: Int, reason: String)
@@ -45,22 +51,41 @@ public struct SentencePieceModel: Sendable, Equatable {
                 pieces.append(try Self.piece(bytes, start, end))
             case (2, 2):
                 let (start, end) = try reader.lengthDelimited()
-                var spec = ProtoReader(bytes: bytes, start: start, end: end)
-                while let (f, w) = try spec.nextKey() {
-                    if w == 0, (40...43).contains(f) {
-                        let v = Int32(truncatingIfNeeded: try spec.varint())
-                        switch f {
-                        case 40: unkID = v
-                        case 41: bosID = v
-                        case 42: eosID = v
-                        default: padID = v
-                        }
-                    } else {
-                        try spec.skip(wire: w)
-                    }
-                }
+                try readTrainerSpec(bytes, start, end)
+            case (3, 2):
+                let (start, end) = try reader.lengthDelimited()
+                normalizer = try NormalizerSpec(bytes, start, end)
+            case (5, 2):
+                let (start, end) = try reader.lengthDelimited()
+                denormalizer = try NormalizerSpec(bytes, start, end)
             default:
                 try reader.skip(wire: wire)
+            }
+        }
+    }
+
+    private mutating func readTrainerSpec(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int) throws(ParseError) {
+        var spec = ProtoReader(bytes: bytes, start: start, end: end)
+        while let (f, w) = try spec.nextKey() {
+            switch (f, w) {
+            case (3, 0), (24, 0), (25, 0), (35, 0), (40...43, 0):
+                let raw = try spec.varint()
+                let v = Int32(truncatingIfNeeded: raw)
+                switch f {
+                case 3: trainer.modelType = v
+                case 24: trainer.treatWhitespaceAsSuffix = raw != 0
+                case 25: trainer.splitDigits = raw != 0
+                case 35: trainer.byteFallback = raw != 0
+                case 40: unkID = v
+                case 41: bosID = v
+                case 42: eosID = v
+                default: padID = v
+                }
+            case (44, 2):
+                let (s, e) = try spec.lengthDelimited()
+                trainer.unknownSurface = Array(UnsafeRawBufferPointer(rebasing: bytes[s..<e]))
+            default:
+                try spec.skip(wire: w)
             }
         }
     }
@@ -84,6 +109,50 @@ public struct SentencePieceModel: Sendable, Equatable {
             }
         }
         return Piece(text: text, score: score, type: type)
+    }
+}
+
+/// The `TrainerSpec` fields that change how text is encoded or decoded (defaults as in the proto).
+public struct TrainerSpec: Sendable, Equatable {
+    /// `model_type` (field 3): UNIGRAM 1, BPE 2, WORD 3, CHAR 4.
+    public var modelType: Int32 = 1
+    /// `byte_fallback` (35): characters outside the vocabulary become `<0xNN>` pieces, not `<unk>`.
+    public var byteFallback = false
+    /// `split_digits` (25): a training option; encoding follows the vocabulary, which then has no
+    /// multi-digit pieces. Kept for reporting.
+    public var splitDigits = false
+    /// `treat_whitespace_as_suffix` (24): the dummy whitespace goes at the end instead.
+    public var treatWhitespaceAsSuffix = false
+    /// `unk_surface` (44): what an `<unk>` piece decodes to.
+    public var unknownSurface: [UInt8] = Array(" \u{2047} ".utf8)
+
+    public static let bpeModelType: Int32 = 2
+}
+
+/// A `NormalizerSpec` (fields 1–5). The identity rule has an empty `precompiled_charsmap`.
+public struct NormalizerSpec: Sendable, Equatable {
+    public var name = ""
+    public var precompiledCharsmap: [UInt8] = []
+    public var addDummyPrefix = true
+    public var removeExtraWhitespaces = true
+    public var escapeWhitespaces = true
+
+    public init() {}
+
+    init(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int) throws(SentencePieceModel.ParseError) {
+        var r = ProtoReader(bytes: bytes, start: start, end: end)
+        while let (f, w) = try r.nextKey() {
+            switch (f, w) {
+            case (1, 2), (2, 2):
+                let (s, e) = try r.lengthDelimited()
+                let field = Array(UnsafeRawBufferPointer(rebasing: bytes[s..<e]))
+                if f == 1 { name = String(decoding: field, as: UTF8.self) } else { precompiledCharsmap = field }
+            case (3, 0): addDummyPrefix = try r.varint() != 0
+            case (4, 0): removeExtraWhitespaces = try r.varint() != 0
+            case (5, 0): escapeWhitespaces = try r.varint() != 0
+            default: try r.skip(wire: w)
+            }
+        }
     }
 }
 

@@ -1,0 +1,50 @@
+"""Expected ids of transformers 4.28.0's slow LlamaTokenizer (use_fast=False), the layer Video-LLaMA puts
+over SentencePiece: the text is split on special and added tokens before each part is encoded.
+
+    /tmp/venv/bin/pip install --no-deps --target /tmp/tf428 transformers==4.28.0 tokenizers==0.13.3
+    PYTHONPATH=/tmp/tf428 /tmp/venv/bin/python Fixtures/tokenizer/generate_llama.py
+
+Loads Fixtures/samples/llama-hf as Video-LLaMA does (`LlamaTokenizer.from_pretrained(..., use_fast=False)`,
+then `add_tokens(["<ImageHere>"], special_tokens=True)` and the same for `<AudioHere>`), and writes
+llama-cases.json: {"transformers", "added": [{"content", "id"}], "cases": [{"text", "ids", "tokens"}]} with
+`ids = encode(text, add_special_tokens=False)` (no BOS) and `tokens = tokenize(text)`.
+"""
+import json
+import sys
+from pathlib import Path
+
+import transformers
+from transformers import LlamaTokenizer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from generate import CASES, HERE, ROOT, random_texts  # noqa: E402
+
+assert transformers.__version__ == "4.28.0", transformers.__version__
+
+SPECIAL_CASES = [
+    "a <ImageHere> b", " <ImageHere>  ", "\t<ImageHere>\n", "a<ImageHere><AudioHere>b", "<ImageHere>", "<s>", "</s>", "<unk>",
+    "x </s> y<s>z", "<s><s> </s>", "<Image<ImageHere>Here>", "<ImageHere >", "x\u3000<AudioHere>\u00a0y", "x\u2028<ImageHere>\u0085y",
+    "###Human: <Video><ImageHere></Video> What happens?###Assistant:",
+    "[INST] <<SYS>>\n\n<</SYS>>\n\n<Video><ImageHere></Video> Describe it. [/INST] It is a cat. </s><s>[INST] more? [/INST]",
+    "Close your eyes, open your ears and you imagine only based on the sound that: <ImageHere>." + " " * 17
+    + "Close your ears, open your eyes and you see that <Video><ImageHere></Video>." + " " * 18
+    + "Now answer my question based on what you have just seen and heard.",
+]
+
+
+def main():
+    tok = LlamaTokenizer.from_pretrained(str(ROOT / "samples/llama-hf"), use_fast=False)
+    for t in ["<ImageHere>", "<AudioHere>"]:
+        tok.add_tokens([t], special_tokens=True)
+    added = [{"content": t, "id": tok.convert_tokens_to_ids(t)} for t in ["<ImageHere>", "<AudioHere>"]]
+    texts = SPECIAL_CASES + CASES + random_texts(seed=11, count=200)
+    cases = [{"text": t, "ids": tok.encode(t, add_special_tokens=False), "tokens": tok.tokenize(t)} for t in texts]
+    for c in cases:  # with BOS, encode only prepends it
+        assert tok.encode(c["text"]) == [tok.bos_token_id] + c["ids"]
+    (HERE / "llama-cases.json").write_text(json.dumps({"transformers": transformers.__version__, "added": added, "cases": cases},
+                                                      ensure_ascii=False, separators=(",", ":")) + "\n")
+    print(len(cases), "cases; added", added)
+
+
+if __name__ == "__main__":
+    main()
