@@ -35,6 +35,8 @@ release: deps
 # The main job on the bundled sample models: inspect every source, convert them all into one
 # .vlpack, inspect it and check every checksum.
 DEMO_OUT := out/sample.vlpack
+# The prompt of Fixtures/reference/generate_llm_reference.py (its greedy ids are transformers').
+LLM_PROMPT := \#\#\#Human: What is happening in the video? \#\#\#Assistant:
 demo: release
 	@mkdir -p out
 	@for f in eva_vit_g.pth blip2_pretrained_flant5xxl.pth imagebind_huge.pth VL_tiny.pth AL_tiny.pth llama-hf llama-meta; do \
@@ -63,6 +65,14 @@ demo: release
 	  $(BIN_RELEASE) verify $$m --reference Fixtures/reference/sample_video.safetensors \
 	    --embedding out/video-embedding.safetensors > out/verify.txt || { cat out/verify.txt; exit 1; }; \
 	  tail -1 out/verify.txt; \
+	done
+	@echo "== the sample LLM: tokenize a prompt, generate greedily, verify against Fixtures/reference/sample_llm.safetensors"
+	@$(BIN_RELEASE) convert $(SAMPLES)/llama-hf --dtype f32 -o out/llm-f32.vlpack > /dev/null
+	$(BIN_RELEASE) tokenize out/llm-f32.vlpack --text "$(LLM_PROMPT)" --bos | head -1
+	@for m in out/llm-f32.vlpack out/sample-q4_k_m.vlpack; do \
+	  echo "== $$m"; \
+	  $(BIN_RELEASE) generate $$m --prompt "$(LLM_PROMPT)" --greedy --max-new-tokens 16 --json | grep -o '"ids":[^]]*]' || exit 1; \
+	  $(BIN_RELEASE) verify $$m --reference Fixtures/reference/sample_llm.safetensors || exit 1; \
 	done
 
 test: deps

@@ -74,7 +74,7 @@ let package = Package(
         // The library pipeline: media + model → every stage output (later the prompt and the answer).
         .target(name: "VLPipeline", dependencies: ["VLCore", "VLMedia", "VLPackFormat", "VLInference", "VLSafetensors"]),
         .executableTarget(name: "VLPackCLI", dependencies: [
-            "VLCheckpoint", "VLCore", "VLConvert", "VLPackFormat", "CVLKernels", "VLMedia", "VLSafetensors", "VLInference", "VLVerify", "VLPipeline", "VLQuantize", "VLQuant", "VLGGUF", "VLTokenizer",
+            "VLCheckpoint", "VLCore", "VLConvert", "VLPackFormat", "CVLKernels", "VLMedia", "VLSafetensors", "VLInference", "VLVerify", "VLPipeline", "VLQuantize", "VLQuant", "VLGGUF", "VLTokenizer", "VLGeneration",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

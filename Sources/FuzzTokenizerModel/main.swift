@@ -12,7 +12,8 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     func same(_ a: SentencePieceModel.Piece, _ b: SentencePieceModel.Piece) -> Bool {
         a.text == b.text && a.type == b.type && a.score.bitPattern == b.score.bitPattern
     }
-    precondition(cut.pieces.count <= model.pieces.count && zip(cut.pieces, model.pieces).allSatisfy(same),
-                 "a prefix of the file gave pieces the whole file does not start with")
+    precondition(
+        cut.pieces.count <= model.pieces.count && zip(cut.pieces, model.pieces).allSatisfy(same),
+        "a prefix of the file gave pieces the whole file does not start with")
     return 0
 }

@@ -60,7 +60,7 @@ struct VLPack: ParsableCommand {
 
             Every command takes --help; most take --json for scripts.
             """,
-        subcommands: [Inspect.self, Convert.self, Quantize.self, Verify.self, Export.self, Embed.self, Bench.self, Tokenize.self, Detokenize.self]
+        subcommands: [Inspect.self, Convert.self, Quantize.self, Verify.self, Export.self, Embed.self, Bench.self, Tokenize.self, Detokenize.self, Generate.self]
     )
 }
 
@@ -80,4 +80,3 @@ struct GlobalOptions: ParsableArguments {
 func warn(_ message: String) {
     FileHandle.standardError.write(Data("vlpack: warning: \(message)\n".utf8))
 }
-

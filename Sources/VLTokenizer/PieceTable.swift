@@ -50,7 +50,8 @@ struct PieceTable: Sendable {
                     let e = Int(slots[i] >> 32) - 1
                     let start = offsets[e]
                     if offsets[e + 1] - start == bytes.count,
-                        storage.withUnsafeBufferPointer({ bytes.isEmpty || memcmpEqual($0.baseAddress! + start, bytes.baseAddress!, bytes.count) }) {
+                        storage.withUnsafeBufferPointer({ bytes.isEmpty || memcmpEqual($0.baseAddress! + start, bytes.baseAddress!, bytes.count) })
+                    {
                         return ids[e]
                     }
                 }

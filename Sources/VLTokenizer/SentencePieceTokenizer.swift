@@ -68,8 +68,9 @@ public struct SentencePieceTokenizer: Sendable {
         self.byteIDs = spec.byteFallback ? byteIDs : []
         isUnknown = model.pieces.map { $0.type == .unknown }
         normalizer = IdentityNormalizer(spec: model.normalizer, matcher: matcher)
-        bpe = BPEEncoder(mergeable: mergeable, reserved: reserved, scores: model.pieces.map(\.score),
-                         unused: model.pieces.map { $0.type == .unused }, matcher: matcher, unknownID: unknownID)
+        bpe = BPEEncoder(
+            mergeable: mergeable, reserved: reserved, scores: model.pieces.map(\.score),
+            unused: model.pieces.map { $0.type == .unused }, matcher: matcher, unknownID: unknownID)
     }
 
     /// Reads a serialized `ModelProto` and checks it. Throws `SentencePieceModel.ParseError` or `TokenizerError`.

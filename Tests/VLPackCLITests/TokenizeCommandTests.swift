@@ -83,7 +83,8 @@ struct TokenizeCommandTests {
         try Self.withSamplePack { pack, dir in
             let c = try #require(Self.cases.first { $0.text == "###Human: <Video><ImageHere></Video> What happens?###Assistant:" })
             #expect(try Self.json(CLI.run(["tokenize", pack, "--text", c.text, "--json"])).ids == c.ids)
-            #expect(try CLI.run(["detokenize", pack, "--ids", c.ids.map(String.init).joined(separator: ",")]).stdout.utf8.elementsEqual((c.decoded + "\n").utf8))
+            #expect(
+                try CLI.run(["detokenize", pack, "--ids", c.ids.map(String.init).joined(separator: ",")]).stdout.utf8.elementsEqual((c.decoded + "\n").utf8))
             // A .vlpack without the LLM has no tokenizer.
             let vision = dir.appendingPathComponent("vision.vlpack").path
             let s = "Fixtures/samples/"

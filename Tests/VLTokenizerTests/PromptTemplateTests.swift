@@ -6,7 +6,8 @@ import VLTokenizer
 /// official stop ids of spec §5.5.
 @Suite struct PromptTemplateTests {
     @Test func vicunaOneTurn() {
-        #expect(PromptTemplate.vicuna.prompt(message: "Describe the video.")
+        #expect(
+            PromptTemplate.vicuna.prompt(message: "Describe the video.")
                 == "###Human: Describe the video.###Assistant:")
         let system = "You are able to understand the visual content that the user provides."
         #expect(PromptTemplate.vicuna.prompt(message: "Q", system: system) == system + "###Human: Q###Assistant:")
@@ -15,9 +16,11 @@ import VLTokenizer
 
     @Test func llama2OneTurn() {
         // The demo's empty system: the first turn starts "[INST] <<SYS>>\n\n<</SYS>>\n\n".
-        #expect(PromptTemplate.llama2.prompt(message: "Describe the video.")
+        #expect(
+            PromptTemplate.llama2.prompt(message: "Describe the video.")
                 == "[INST] <<SYS>>\n\n<</SYS>>\n\nDescribe the video. [/INST]")
-        #expect(PromptTemplate.llama2.prompt(message: "Q", system: "Be brief.")
+        #expect(
+            PromptTemplate.llama2.prompt(message: "Q", system: "Be brief.")
                 == "[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nQ [/INST]")
         #expect(PromptTemplate.llama2.stopSequences(eosID: 2) == [[2]])
     }

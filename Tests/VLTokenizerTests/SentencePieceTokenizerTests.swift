@@ -104,7 +104,10 @@ import VLCore
         #expect(rule { _ in } == nil)
         #expect(rule { $0.trainer.modelType = 1 } == "unsupportedModelType")
         #expect(rule { $0.normalizer.precompiledCharsmap = [1, 2, 3] } == "unsupportedNormalization")
-        #expect(rule { $0.denormalizer = NormalizerSpec(); $0.denormalizer?.precompiledCharsmap = [0] } == "unsupportedDenormalization")
+        #expect(
+            rule {
+                $0.denormalizer = NormalizerSpec(); $0.denormalizer?.precompiledCharsmap = [0]
+            } == "unsupportedDenormalization")
         #expect(rule { $0.trainer.treatWhitespaceAsSuffix = true } == "whitespaceAsSuffix")
         #expect(rule { $0.trainer.byteFallback = false } == "bytePieceWithoutByteFallback")
         #expect(rule { $0.pieces[0] = .init(text: "<unk>", score: 0, type: .normal) } == "missingUnknownPiece")

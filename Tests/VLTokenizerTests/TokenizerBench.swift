@@ -40,8 +40,9 @@ import VLTokenizer
             }
             let hash = Array(ids.map(String.init).joined(separator: ",").utf8).withUnsafeBytes { SHA256.hex(of: $0) }
             #expect(ids.count == run.ids && hash == run.sha256, "\(run.model) \(run.text)")
-            let line = String(format: "bench tokenizer %@ %@: %d B → %d ids, VLPack %.1f ms, sentencepiece %.1f ms (ratio %.2f)",
-                              run.model, run.text, run.bytes, ids.count, best * 1000, run.sentencepieceSeconds * 1000, best / run.sentencepieceSeconds)
+            let line = String(
+                format: "bench tokenizer %@ %@: %d B → %d ids, VLPack %.1f ms, sentencepiece %.1f ms (ratio %.2f)",
+                run.model, run.text, run.bytes, ids.count, best * 1000, run.sentencepieceSeconds * 1000, best / run.sentencepieceSeconds)
             print(line)
         }
     }
