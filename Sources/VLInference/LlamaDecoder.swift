@@ -160,11 +160,12 @@ public struct LlamaDecoder: Sendable {
         return out
     }
 
-    /// The index of the largest value (the first on ties, as torch.argmax).
-    public static func argmax(_ logits: [Float]) -> Int {
-        var best = 0
+    /// The offset of the largest value from the start (the first on ties, as torch.argmax); works on
+    /// a row sliced out of a logits matrix without copying it.
+    public static func argmax<Row: RandomAccessCollection>(_ logits: Row) -> Int where Row.Element == Float {
+        var best = logits.startIndex
         for i in logits.indices where logits[i] > logits[best] { best = i }
-        return best
+        return logits.distance(from: logits.startIndex, to: best)
     }
 
     // MARK: - Kernels

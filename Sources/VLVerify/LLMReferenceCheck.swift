@@ -59,7 +59,7 @@ public enum LLMReferenceCheck {
         var agree = 0, kl = 0.0
         for i in 0..<ids.count {
             let g = got[(i * V)..<((i + 1) * V)], w = want[(i * V)..<((i + 1) * V)]
-            if argmax(g) == argmax(w) { agree += 1 }
+            if LlamaDecoder.argmax(g) == LlamaDecoder.argmax(w) { agree += 1 }
             kl += divergence(reference: w, model: g)
         }
         let storages = decoder.weights.pack.tensors.filter { ComponentName.owner(ofTensor: $0.name) == .llm }.map(\.storage)
@@ -69,12 +69,6 @@ public enum LLMReferenceCheck {
             tolerance: rule == .float ? rule : rule.reportedOnly,
             top1Agreement: Double(agree) / Double(ids.count), meanKL: kl / Double(ids.count),
             expectedGreedy: expected, greedy: greedy)
-    }
-
-    private static func argmax(_ x: ArraySlice<Float>) -> Int {
-        var best = x.startIndex
-        for i in x.indices where x[i] > x[best] { best = i }
-        return best - x.startIndex
     }
 
     /// KL(p ‖ q) of softmax(reference) and softmax(model), in double.
