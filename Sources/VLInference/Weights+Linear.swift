@@ -16,20 +16,19 @@ extension Weights {
                     x, y, Int64(cols), Int64(rows.lowerBound), Int64(rows.upperBound))
             }
         }
+        /// A specialized kernel over blocks of bytes.
+        func specialized(
+            _ f: @escaping @convention(c) (UnsafePointer<UInt8>?, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int64, Int64, Int64) -> Void
+        ) -> VectorKernel {
+            { w, x, y, cols, rows in
+                f(w.assumingMemoryBound(to: UInt8.self), x, y, Int64(cols), Int64(rows.lowerBound), Int64(rows.upperBound))
+            }
+        }
         switch storage {
-        case .blocks(.q8_0):
-            return { w, x, y, cols, rows in
-                vl_gemv_q8_0(w.assumingMemoryBound(to: UInt8.self), x, y, Int64(cols), Int64(rows.lowerBound), Int64(rows.upperBound))
-            }
-        case .blocks(.q4_0):
-            return { w, x, y, cols, rows in
-                vl_gemv_q4_0(w.assumingMemoryBound(to: UInt8.self), x, y, Int64(cols), Int64(rows.lowerBound), Int64(rows.upperBound))
-            }
+        case .blocks(.q8_0): return specialized(vl_gemv_q8_0)
+        case .blocks(.q4_0): return specialized(vl_gemv_q4_0)
         case .blocks(.q4_1): return blocks(vl_dequantize_q4_1, .q4_1)
-        case .blocks(.q4_k):
-            return { w, x, y, cols, rows in
-                vl_gemv_q4_k(w.assumingMemoryBound(to: UInt8.self), x, y, Int64(cols), Int64(rows.lowerBound), Int64(rows.upperBound))
-            }
+        case .blocks(.q4_k): return specialized(vl_gemv_q4_k)
         case .blocks(.q6_k): return blocks(vl_dequantize_q6_k, .q6_k)
         case .plain(.f16):
             return { w, x, y, cols, rows in
