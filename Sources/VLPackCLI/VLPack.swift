@@ -23,16 +23,19 @@ struct VLPack: ParsableCommand {
         }
         do {
             try command.run()
-        } catch let error as ValidationError {
-            exit(withError: error)
-        } catch let error as ExitCode {
-            exit(withError: error)
-        } catch let error as CleanExit {
+        } catch where isArgumentParserError(error) {
+            // `--help` arrives here too: parseAsRoot returns a help command whose run throws.
             exit(withError: error)
         } catch {
             FileHandle.standardError.write(Data("vlpack: error: \(error)\n".utf8))
             exit(withError: ExitCode(1))
         }
+    }
+
+    /// Errors ArgumentParser defines (help requests, usage errors, ValidationError, ExitCode,
+    /// CleanExit — some of them internal types), which it reports itself.
+    private static func isArgumentParserError(_ error: any Error) -> Bool {
+        String(reflecting: type(of: error)).hasPrefix("ArgumentParser.")
     }
 
     static let configuration = CommandConfiguration(
