@@ -1,4 +1,5 @@
 import Dispatch
+import VLCore
 
 /// A growable, 64-byte-aligned f32 buffer reused across calls: activations and weight scratch.
 ///
@@ -50,6 +51,19 @@ public struct ExecutionContext: Sendable, Equatable {
     func run(_ parts: Int, _ body: @Sendable (Int) -> Void) {
         if parts <= 1 { body(0); return }
         DispatchQueue.concurrentPerform(iterations: parts, execute: body)
+    }
+
+    /// `run` for a body that can fail: each part's error is kept in its own cell and the first (by
+    /// part) is thrown after every part has finished.
+    func runThrowing(_ parts: Int, _ body: @Sendable (Int) throws(InferenceError) -> Void) throws(InferenceError) {
+        let count = max(1, parts)
+        let errors = SharedPointer(UnsafeMutablePointer<InferenceError?>.allocate(capacity: count))
+        errors.pointer.initialize(repeating: nil, count: count)
+        defer { errors.pointer.deinitialize(count: count); errors.pointer.deallocate() }
+        run(count) { part in
+            do throws(InferenceError) { try body(part) } catch { errors.pointer[part] = error }
+        }
+        if let failure = (0..<count).lazy.compactMap({ errors.pointer[$0] }).first { throw failure }
     }
 
     /// Runs `body(range)` for `parts = min(threads, n / grain)` contiguous parts of `0..<n` concurrently.

@@ -77,20 +77,13 @@ public final class Weights: @unchecked Sendable {
         if let p = zeroCopy(t) { return p }
         let dst = scratch.reserve(shape.reduce(1, *))
         let rows = rowCount(t)
-        // Row slices on every worker; a slice's error is kept in its own cell.
+        // Row slices on every worker.
         let parts = rows >= 64 ? context.threads : 1
         let out = SharedPointer(dst)
-        let errors = SharedPointer(UnsafeMutablePointer<InferenceError?>.allocate(capacity: parts))
-        errors.pointer.initialize(repeating: nil, count: parts)
-        defer { errors.pointer.deinitialize(count: parts); errors.pointer.deallocate() }
-        context.run(parts) { part in
+        try context.runThrowing(parts) { (part) throws(InferenceError) in
             let slice = rows * part / parts..<rows * (part + 1) / parts
-            do { try self.convert(t, rows: slice, into: out.pointer + slice.lowerBound * (t.shape.last ?? 1)) } catch {
-                errors.pointer[part] = error as? InferenceError
-            }
+            try self.convert(t, rows: slice, into: out.pointer + slice.lowerBound * (t.shape.last ?? 1))
         }
-        let failure = (0..<parts).lazy.compactMap { errors.pointer[$0] }.first
-        if let failure { throw failure }
         return UnsafePointer(dst)
     }
 
@@ -111,8 +104,6 @@ public final class Weights: @unchecked Sendable {
         return base.assumingMemoryBound(to: Float.self)
     }
 
-    /// Converts whole rows `rows` of `t` into `dst` (laid out as the full tensor) with VLQuant's one
-    /// routine per storage: element-exact for F32/F16/BF16, the GGUF dequantizers for blocks.
     /// Row `index` of the `shape` tensor `name` (rows along the first dimensions, the last dimension
     /// the row length) converted to f32 into `dst`: an embedding lookup reads one row, not the table.
     /// Cost: O(row length); nothing is cached.
@@ -122,8 +113,9 @@ public final class Weights: @unchecked Sendable {
         try convert(t, rows: index..<(index + 1), into: dst)
     }
 
-    /// Converts whole rows `rows` of `t` into `dst` (which receives the first of them).
-    private func convert(_ t: VLPackTensor, rows: Range<Int>, into dst: UnsafeMutablePointer<Float>) throws(InferenceError) {
+    /// Converts whole rows `rows` of `t` into `dst` (which receives the first of them) with VLQuant's one
+    /// routine per storage: element-exact for F32/F16/BF16, the GGUF dequantizers for blocks.
+    func convert(_ t: VLPackTensor, rows: Range<Int>, into dst: UnsafeMutablePointer<Float>) throws(InferenceError) {
         let rowLength = t.shape.last ?? 1
         let n = rows.count * rowLength
         guard n > 0 else { return }

@@ -89,20 +89,36 @@ void vl_add_f32(float *dst, const float *src, size_t n);
 /// dst[r, :] += row for every row r.
 void vl_add_rows_f32(float *dst, const float *row, size_t rows, size_t cols);
 
-/* ---- matrix-vector products over GGUF blocks (gemv.c), for one-token decoding ----
- * y[r] = Σ_c W[r, c]·x[c] for r in [row_begin, row_end); W is rows × (cols/32) blocks, cols a multiple
- * of 32; x holds cols floats. The optimized kernels dequantize in registers; `_ref` sums in double. */
-void vl_gemv_q8_0(const uint8_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
-void vl_gemv_q8_0_ref(const uint8_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
-void vl_gemv_q4_0(const uint8_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
-void vl_gemv_q4_0_ref(const uint8_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
-void vl_gemv_q4_k(const uint8_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
-/// A format's whole-block dequantizer (vl_dequantize_q4_1, _q4_k, _q6_k, ...).
-typedef void (*vl_dequantize_blocks)(const uint8_t *y, float *x, size_t nblocks);
-/// Any block format of at most 256 values per block, through its exact dequantizer one block at a time.
-void vl_gemv_dequantized(vl_dequantize_blocks dequantize, int64_t block_values, int64_t block_bytes, const uint8_t *w,
-                         const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
-/// F16 weights (rows × cols halves), any cols.
+/* ---- matrix-vector products for one-token decoding (gemv.c, gemv_blocks.c) ----
+ * y[r] = Σ_c W[r, c]·x[c] for r in [row_begin, row_end) over weights read straight from the mapping. */
+/// F16 / BF16 weights (rows × cols halves), any cols, f32 products.
 void vl_gemv_f16(const uint16_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
+void vl_gemv_f16_ref(const uint16_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
+void vl_gemv_bf16(const uint16_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
+
+/// Activations quantized to 8-bit blocks (as ggml's Q8_0/Q8_K for its vec_dot kernels): block b of B
+/// values holds q[Bb..<Bb+B] = round(x / d[b]) with d[b] = max|x| / 127; sums[h] is the sum of the
+/// 16 values q[16h..<16h+16]. B is 32 for Q8_0/Q4_0/Q4_1 weights, 256 for Q4_K/Q6_K.
+typedef struct vl_q8_activations {
+    const int8_t *q;
+    const float *d;
+    const int16_t *sums;
+} vl_q8_activations;
+/// n a multiple of block (32 or 256); q holds n, d n/block, sums n/16 values.
+void vl_quantize_q8_activations(const float *x, int64_t n, int64_t block, int8_t *q, float *d, int16_t *sums);
+
+/// Block weights (cols a multiple of the block: 32, or 256 for Q4_K/Q6_K) times quantized activations:
+/// integer dot products per block, AVX2 when the CPU has it; each `_ref` is the same math in plain C.
+#define VL_GEMV_Q8(name)                                                                                          \
+    void vl_gemv_##name##_q8(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t row_begin, \
+                             int64_t row_end);                                                                    \
+    void vl_gemv_##name##_q8_ref(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t row_begin, \
+                                 int64_t row_end);
+VL_GEMV_Q8(q8_0)
+VL_GEMV_Q8(q4_0)
+VL_GEMV_Q8(q4_1)
+VL_GEMV_Q8(q4_k)
+VL_GEMV_Q8(q6_k)
+#undef VL_GEMV_Q8
 
 #endif
