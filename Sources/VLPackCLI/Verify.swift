@@ -77,11 +77,6 @@ struct Verify: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard integrity || reference != nil || against != nil else {
-            throw ValidationError("nothing to verify: pass --integrity, --reference REF.safetensors and/or --against FLOAT.vlpack --text FILE")
-        }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
-        guard embedding == nil || reference != nil else { throw ValidationError("--embedding needs --reference REF.safetensors") }
         // Rule-named errors, reported as usage errors (exit 64).
         func usage(_ e: VerifyError) -> ValidationError { ValidationError(e.description) }
         if against != nil, text == nil { throw usage(.optionNeedsOption(option: "--against", needs: "--text FILE")) }
@@ -90,6 +85,11 @@ struct Verify: ParsableCommand {
         }
         if let ctx, ctx < PerplexityChunks.minimumContext { throw usage(.contextTooShort(ctx: ctx, minimum: PerplexityChunks.minimumContext)) }
         if let chunks, chunks < 1 { throw usage(.chunkCountNotPositive(chunks: chunks)) }
+        guard integrity || reference != nil || against != nil else {
+            throw ValidationError("nothing to verify: pass --integrity, --reference REF.safetensors and/or --against FLOAT.vlpack --text FILE")
+        }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard embedding == nil || reference != nil else { throw ValidationError("--embedding needs --reference REF.safetensors") }
     }
 
     func run() throws {
