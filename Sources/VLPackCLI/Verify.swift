@@ -7,8 +7,7 @@ import VLVerify
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract:
-            "Check a .vlpack file: every checksum (--integrity), its outputs against a reference (--reference), or what quantization cost on a text (--against).",
+        abstract: "Check a .vlpack file: its checksums (--integrity), outputs against a reference (--reference), quantization loss on a text (--against).",
         discussion: """
             --integrity validates the header (done on every open) and then streams every tensor through \
             CRC-32, naming each corrupted tensor.
