@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "VLInference", dependencies: ["VLCore", "VLPackFormat", "VLQuant", "CBLAS", "CVLKernels"],
                 swiftSettings: [.unsafeFlags(["-O"])]),
         // Parity checking over any branch: error metrics, named tolerances, reference files (Formats/REFERENCE.md).
-        .target(name: "VLVerify", dependencies: ["VLCore", "VLPackFormat", "VLInference", "VLSafetensors"]),
+        .target(name: "VLVerify", dependencies: ["VLCore", "VLPackFormat", "VLInference", "VLSafetensors", "VLTokenizer"]),
         .target(name: "VLCheckpoint", dependencies: [
             "VLCore", "VLTorch", "VLSafetensors", "VLPackFormat",
             .product(name: "Logging", package: "swift-log"),
@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(name: "VLGGUFTests", dependencies: [
             "VLTestSupport", "VLTestSamples", "VLGGUF", "VLQuantize", "VLPackFormat", "VLCore",
         ]),
-        .testTarget(name: "VLVerifyTests", dependencies: ["VLVerify"]),
+        .testTarget(name: "VLVerifyTests", dependencies: ["VLVerify", "VLTestSamples", "VLInference", "VLQuantize", "VLPackFormat", "VLTokenizer", "VLCore"]),
         .testTarget(name: "VLGenerationTests", dependencies: ["VLGeneration", "VLCore"]),
         .testTarget(name: "VLInferenceTests", dependencies: [
             "VLTestSupport", "VLInference", "VLVerify", "VLPipeline", "VLGeneration", "VLConvert", "VLPackFormat", "VLQuant", "VLQuantize", "VLSafetensors", "VLCore", "CVLKernels",

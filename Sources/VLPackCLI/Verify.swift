@@ -7,7 +7,7 @@ import VLVerify
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check a .vlpack file: every checksum (--integrity), or its outputs against a reference (--reference).",
+        abstract: "Check a .vlpack file: its checksums (--integrity), outputs against a reference (--reference), quantization loss on a text (--against).",
         discussion: """
             --integrity validates the header (done on every open) and then streams every tensor through \
             CRC-32, naming each corrupted tensor.
@@ -21,11 +21,27 @@ struct Verify: ParsableCommand {
             logits error, top-1 agreement, mean KL divergence and the greedy continuation; float weights \
             must reach rel. L2 <= 1e-4 and equal greedy ids, quantized ones are reported.
 
-            Exit status is non-zero when anything is wrong or any stage FAILs.
+            --against FLOAT.vlpack --text FILE runs the file's LLM and the float model it was quantized from \
+            over the text and reports what quantization cost, as `llama-perplexity --kl-divergence` does, \
+            on the same positions: the whole text tokenized once with BOS (one trailing newline dropped), \
+            cut into chunks of --ctx tokens (default 512; the text needs at least 2 x ctx tokens), the \
+            first --chunks of them (default: every full chunk), each from an empty KV cache with its first \
+            token replaced by BOS, scoring logits rows ctx/2 ... ctx-2 (row j predicts token j+1). It prints \
+            the mean KL divergence KL(float || model) with its standard error, top-1 agreement ("Same top \
+            p"), both perplexities and their ratio; progress per chunk goes to stderr. It is slow: every \
+            chunk is a full prefill on both models (a 1B model: about 60 tokens/s). With --json: \
+            "against", "text", "ctx", "chunks", "tokens" (BOS included), "positions" (scored), "mean_kl" \
+            (nats), "mean_kl_stderr", "max_kl", "top1_agreement", "top1_agreement_stderr", "ppl" (this \
+            file's), "ppl_stderr", "ppl_base" (the float model's), "ppl_base_stderr", "ppl_ratio" \
+            (ppl / ppl_base), "ppl_ratio_stderr", "ln_ppl_ratio", "ln_ppl_ratio_stderr". Both files must \
+            have the same LLM shape and tokenizer.
+
+            Exit status is non-zero when anything is wrong or any stage FAILs; 64 for a usage error.
 
             Examples:
               vlpack verify model.vlpack --integrity
               vlpack verify model.vlpack --reference Fixtures/reference/sample_vision.safetensors --json
+              vlpack verify model-q4_k_m.vlpack --against model.vlpack --text wiki.test.raw --chunks 20
             """
     )
 
@@ -41,14 +57,36 @@ struct Verify: ParsableCommand {
     @Option(help: "With --reference: also compare this `vlpack embed` output with the reference, tensor by tensor.")
     var embedding: String?
 
-    @Option(help: "Worker threads for --reference (each GEMM is split between them).")
+    @Option(help: "The float .vlpack this file was quantized from, to compare with on --text.")
+    var against: String?
+
+    @Option(help: "With --against: the text file to score (read as UTF-8 bytes).")
+    var text: String?
+
+    @Option(help: "With --against: tokens per chunk (llama-perplexity's -c; default 512).")
+    var ctx: Int?
+
+    @Option(help: "With --against: score at most this many chunks (default: every full chunk).")
+    var chunks: Int?
+
+    @Option(help: "Worker threads for --reference and --against (each GEMM is split between them).")
     var threads = 2
 
     @Flag(help: "Print the result as JSON.")
     var json = false
 
     func validate() throws {
-        guard integrity || reference != nil else { throw ValidationError("nothing to verify: pass --integrity and/or --reference REF.safetensors") }
+        // Rule-named errors, reported as usage errors (exit 64).
+        func usage(_ e: VerifyError) -> ValidationError { ValidationError(e.description) }
+        if against != nil, text == nil { throw usage(.optionNeedsOption(option: "--against", needs: "--text FILE")) }
+        for (option, given) in [("--text", text != nil), ("--ctx", ctx != nil), ("--chunks", chunks != nil)] where given && against == nil {
+            throw usage(.optionNeedsOption(option: option, needs: "--against FLOAT.vlpack"))
+        }
+        if let ctx, ctx < PerplexityChunks.minimumContext { throw usage(.contextTooShort(ctx: ctx, minimum: PerplexityChunks.minimumContext)) }
+        if let chunks, chunks < 1 { throw usage(.chunkCountNotPositive(chunks: chunks)) }
+        guard integrity || reference != nil || against != nil else {
+            throw ValidationError("nothing to verify: pass --integrity, --reference REF.safetensors and/or --against FLOAT.vlpack --text FILE")
+        }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard embedding == nil || reference != nil else { throw ValidationError("--embedding needs --reference REF.safetensors") }
     }
@@ -102,8 +140,54 @@ struct Verify: ParsableCommand {
             ok = ok && pass
             if json { output.append(("pass", JSONValue(pass))) }
         }
+        if let against, let text {
+            let result = try compare(pack, against: against, text: text)
+            if json {
+                output += [("against", JSONValue(against)), ("text", JSONValue(text))] + result.json
+            } else {
+                print(Self.summary(result, against: against, text: text))
+            }
+        }
         if json { print(JSONValue.object(output).serialized()) }
         if !ok { throw ExitCode(1) }
+    }
+
+    /// The file's LLM against the float model on the text (QuantizationLossCheck), progress on stderr.
+    func compare(_ pack: VLPackFile, against: String, text: String) throws -> QuantizationLossResult {
+        let (tokenizer, _) = try loadTokenizer(file)
+        let model = try attributing(to: file) { try LlamaDecoder(weights: Weights(pack: pack)) }
+        let check = try attributing(to: against) { try QuantizationLossCheck(model: model, base: LlamaDecoder(weights: Weights(path: against))) }
+        let tokens = try attributing(to: text) {
+            QuantizationLossCheck.tokens(ofText: Array(try Data(contentsOf: URL(fileURLWithPath: text))), tokenizer: tokenizer)
+        }
+        let layout = try attributing(to: text) {
+            try PerplexityChunks(tokenCount: tokens.count, ctx: ctx ?? PerplexityChunks.defaultContext, maxChunks: chunks)
+        }
+        return try check.run(tokens: tokens, bos: Int(tokenizer.model.bosID), chunks: layout, on: ExecutionContext(threads: threads)) { chunk, s in
+            FileHandle.standardError.write(
+                Data(
+                    String(
+                        format: "chunk %d/%d: mean KL so far %.6f, top-1 %.4f, PPL %.4f (float %.4f)\n", chunk + 1, layout.count, s.meanKL.value,
+                        s.top1Agreement.value, s.perplexity.value, s.perplexityBase.value
+                    ).utf8))
+        }
+    }
+
+    /// The comparison's figures as llama-perplexity prints them (value ± standard error).
+    static func summary(_ r: QuantizationLossResult, against: String, text: String) -> String {
+        let s = r.statistics
+        let (kl, top, ppl, base) = (s.meanKL, s.top1Agreement, s.perplexity, s.perplexityBase)
+        let ratio = s.perplexityRatio
+        return [
+            "against: \(against)", "text: \(text) (\(r.chunks.tokenCount) tokens)",
+            "\(r.chunks.count) chunks of \(r.chunks.ctx) tokens, \(s.count) positions scored (llama-perplexity's)",
+            String(format: "Mean KL divergence : %10.6f ± %10.6f", kl.value, kl.standardError),
+            String(format: "Maximum KL         : %10.6f", s.maxKL),
+            String(format: "Same top p         : %6.3f ± %5.3f %%", 100 * top.value, 100 * top.standardError),
+            String(format: "PPL (this file)    : %10.6f ± %10.6f", ppl.value, ppl.standardError),
+            String(format: "PPL (float)        : %10.6f ± %10.6f", base.value, base.standardError),
+            String(format: "PPL ratio          : %10.6f ± %10.6f", ratio.value, ratio.standardError),
+        ].joined(separator: "\n")
     }
 
     /// The LLM comparison in one line.

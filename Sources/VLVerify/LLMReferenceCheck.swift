@@ -56,29 +56,16 @@ public enum LLMReferenceCheck {
             : try decoder.greedy(
                 prompt: ids, maxNewTokens: expected.count, stopIDs: [],
                 state: decoder.makeRunState(capacity: capacity), on: context)
-        var agree = 0, kl = 0.0
+        var statistics = NextTokenStatistics()
         for i in 0..<ids.count {
-            let g = got[(i * V)..<((i + 1) * V)], w = want[(i * V)..<((i + 1) * V)]
-            if LlamaDecoder.argmax(g) == LlamaDecoder.argmax(w) { agree += 1 }
-            kl += divergence(reference: w, model: g)
+            statistics.add(base: want[(i * V)..<((i + 1) * V)], model: got[(i * V)..<((i + 1) * V)])
         }
         let storages = decoder.weights.pack.tensors.filter { ComponentName.owner(ofTensor: $0.name) == .llm }.map(\.storage)
         let rule = Tolerance.forStorages(storages)
         return LLMCheckResult(
             positions: ids.count, logits: ErrorMetrics(got: got, want: want),
             tolerance: rule == .float ? rule : rule.reportedOnly,
-            top1Agreement: Double(agree) / Double(ids.count), meanKL: kl / Double(ids.count),
+            top1Agreement: statistics.top1Agreement.value, meanKL: statistics.meanKL.value,
             expectedGreedy: expected, greedy: greedy)
-    }
-
-    /// KL(p ‖ q) of softmax(reference) and softmax(model), in double.
-    static func divergence(reference: ArraySlice<Float>, model: ArraySlice<Float>) -> Double {
-        func logSoftmax(_ x: ArraySlice<Float>) -> [Double] {
-            let top = Double(x.max() ?? 0)
-            let logSum = log(x.reduce(0.0) { $0 + exp(Double($1) - top) }) + top
-            return x.map { Double($0) - logSum }
-        }
-        let p = logSoftmax(reference), q = logSoftmax(model)
-        return zip(p, q).reduce(0.0) { $0 + exp($1.0) * ($1.0 - $1.1) }
     }
 }

@@ -12,6 +12,17 @@ public enum VerifyError: RuleError, Equatable {
     case embeddingShapeMismatch(stage: String, embedding: [Int], reference: [Int])
     /// An embedding file and a reference file with no stage name in common.
     case noSharedStage
+    /// `verify --against` and `--text` go together; `--ctx` and `--chunks` need them.
+    case optionNeedsOption(option: String, needs: String)
+    /// llama-perplexity scores rows ⌊ctx/2⌋ … ctx−2 of a chunk: ctx must leave at least one.
+    case contextTooShort(ctx: Int, minimum: Int)
+    case chunkCountNotPositive(chunks: Int)
+    /// llama-perplexity needs at least 2·ctx tokens of text.
+    case textTooShort(tokens: Int, needed: Int, ctx: Int)
+    /// The model and the float model it is compared with differ in shape.
+    case modelConfigMismatch(key: String, model: Int, base: Int)
+    /// The model and the float model carry different tokenizers.
+    case tokenizersDiffer(modelBytes: Int, baseBytes: Int)
 
     public var detail: String {
         switch self {
@@ -23,6 +34,14 @@ public enum VerifyError: RuleError, Equatable {
         case let .embeddingShapeMismatch(stage, embedding, reference):
             "'\(stage)' is \(embedding) in the embedding but \(reference) in the reference"
         case .noSharedStage: "the embedding and the reference share no tensor names"
+        case let .optionNeedsOption(option, needs): "\(option) needs \(needs)"
+        case let .contextTooShort(ctx, minimum): "--ctx \(ctx) leaves no scored position; it must be at least \(minimum)"
+        case let .chunkCountNotPositive(chunks): "--chunks \(chunks); it must be at least 1"
+        case let .textTooShort(tokens, needed, ctx):
+            "the text is \(tokens) tokens (BOS included); a context of \(ctx) needs at least \(needed), as llama-perplexity does"
+        case let .modelConfigMismatch(key, model, base): "llm \(key) is \(model) in the model but \(base) in the float model"
+        case let .tokenizersDiffer(modelBytes, baseBytes):
+            "the model's tokenizer (\(modelBytes) bytes) differs from the float model's (\(baseBytes) bytes)"
         }
     }
 }

@@ -17,15 +17,15 @@ import Foundation
     }
 }
 
-/// The LLM check's divergence: KL(p ‖ q) of the two softmax distributions.
+/// The divergence the LLM check and `verify --against` share: KL(p ‖ q) of the two softmax distributions.
 @Suite struct DivergenceTests {
     @Test func klOfKnownDistributions() {
         // p = softmax(0, 0) = (½, ½), q = softmax(0, ln 3) = (¼, ¾): ½·ln 2 + ½·ln(⅔).
         let want = 0.5 * log(2.0) + 0.5 * log(2.0 / 3.0)
-        let got = LLMReferenceCheck.divergence(reference: [0, 0], model: [0, Float(log(3.0))])
+        let got = NextTokenStatistics.divergence(base: [0, 0], model: [0, Float(log(3.0))])
         #expect(abs(got - want) < 1e-7)
-        #expect(LLMReferenceCheck.divergence(reference: [1, 2, 3], model: [1, 2, 3]) == 0)
+        #expect(NextTokenStatistics.divergence(base: [1, 2, 3], model: [1, 2, 3]) == 0)
         // Shifting all logits changes nothing.
-        #expect(abs(LLMReferenceCheck.divergence(reference: [1, 2, 3], model: [11, 12, 13])) < 1e-12)
+        #expect(abs(NextTokenStatistics.divergence(base: [1, 2, 3], model: [11, 12, 13])) < 1e-12)
     }
 }
