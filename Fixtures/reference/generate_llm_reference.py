@@ -12,7 +12,14 @@ Fixtures/reference/sample_llm.safetensors (names in Formats/REFERENCE.md):
   llm.greedy_ids  [N]     transformers' greedy continuation (generate, do_sample=False), eos excluded
 
 The sample's 512-piece vocabulary has none of the official stop ids, so the run ends at N tokens.
+
+The full-size parity check (not committed) runs the same code on a random model at the 7 B width:
+
+    python scripts/make_random_llama.py /tmp/llama7w --layers 16 --hidden 4096 --ffn 11008 --heads 32
+    python Fixtures/reference/generate_llm_reference.py --model /tmp/llama7w --out /tmp/llama7w-ref.safetensors
+    vlpack convert /tmp/llama7w -o /tmp/llama7w.vlpack && vlpack verify /tmp/llama7w.vlpack --reference /tmp/llama7w-ref.safetensors
 """
+import argparse
 import json
 import os
 import sys
@@ -33,16 +40,25 @@ NEW_TOKENS = 16
 
 
 def main():
-    sp = spm.SentencePieceProcessor(model_file=str(MODEL / "tokenizer.model"))
-    ids = [sp.bos_id()] + sp.encode(PROMPT)
-    model = transformers.LlamaForCausalLM.from_pretrained(str(MODEL), torch_dtype=torch.float32)
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default=str(MODEL), help="HF LLaMA folder (default: the sample)")
+    ap.add_argument("--out", default=str(OUT))
+    ap.add_argument("--prompt", default=PROMPT)
+    ap.add_argument("--new-tokens", type=int, default=NEW_TOKENS)
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    model_dir, out, prompt, new_tokens = Path(a.model), Path(a.out), a.prompt, a.new_tokens
+    sp = spm.SentencePieceProcessor(model_file=str(model_dir / "tokenizer.model"))
+    ids = [sp.bos_id()] + sp.encode(prompt)
+    model = transformers.LlamaForCausalLM.from_pretrained(str(model_dir), torch_dtype=torch.float32)
     model.eval()
     with torch.no_grad():
         x = torch.tensor([ids])
         logits = model(x).logits[0]
-        generated = model.generate(x, do_sample=False, max_new_tokens=NEW_TOKENS, min_new_tokens=NEW_TOKENS,
+        generated = model.generate(x, do_sample=False, max_new_tokens=new_tokens, min_new_tokens=new_tokens,
                                    eos_token_id=None, pad_token_id=0)[0, len(ids):].tolist()
-    assert len(generated) == NEW_TOKENS, generated
+    assert len(generated) == new_tokens, generated
     # The greedy ids must be the argmax chain of the same model (a check of the reference itself).
     with torch.no_grad():
         full = model(torch.tensor([ids + generated])).logits[0]
@@ -53,10 +69,10 @@ def main():
         "llm.greedy_ids": torch.tensor(generated, dtype=torch.float32),
     }
     meta = {"generator": "Fixtures/reference/generate_llm_reference.py", "torch": torch.__version__,
-            "transformers": transformers.__version__, "prompt": PROMPT, "template": "raw",
+            "transformers": transformers.__version__, "prompt": prompt, "template": "raw",
             "ids": json.dumps(ids), "greedy": json.dumps(generated)}
-    save_file(tensors, str(OUT), metadata=meta)
-    print(f"{OUT}: L={len(ids)} V={logits.shape[1]} greedy={generated}", file=sys.stderr)
+    save_file(tensors, str(out), metadata=meta)
+    print(f"{out}: L={len(ids)} V={logits.shape[1]} greedy={generated}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -53,6 +53,10 @@ struct ConversionInput {
                 fileConfig = try hfConfig(config)
                 extraFiles.append(config)
             }
+            if let generation = beside("generation_config.json") {
+                fileConfig += try LLMConfigFile.generation(readJSON(generation), origin: generation)
+                extraFiles.append(generation)
+            }
             tokenizer = tokenizerOverride ?? beside("tokenizer.model")
         case .llamaMeta:
             if let params = beside("params.json") {

@@ -18,6 +18,17 @@ public enum LLMConfigFile {
         return mapping.compactMap { from, to in c[key: from].map { (to, $0) } }
     }
 
+    /// HF `generation_config.json` → the sampling default the official demo inherits from it: its
+    /// `top_k` (transformers uses it when `generate` is not given one; the demo gives only
+    /// temperature and top-p). Recorded as `top_k`; absent when the file sets none.
+    public static func generation(_ g: JSONValue, origin path: String) throws -> [(key: String, value: JSONValue)] {
+        guard let value = g[key: "top_k"], value != .null else { return [] }
+        guard let k = value.int, k >= 0 else {
+            throw ConvertError.invalidConfig(component: ComponentName.llm.rawValue, reason: "\(path): top_k must be a non-negative integer")
+        }
+        return [("top_k", JSONValue(k))]
+    }
+
     /// Meta `params.json` → canonical LLM config keys. The FFN width follows Meta's rule:
     /// multiple_of · ⌈int(ffn_dim_multiplier · int(8·dim/3)) / multiple_of⌉.
     public static func meta(_ p: JSONValue, origin path: String) throws -> [(key: String, value: JSONValue)] {

@@ -22,4 +22,8 @@ public struct GenerationParameters: Sendable, Equatable {
 
     /// transformers' default top-k when a model folder's `generation_config.json` sets none.
     public static let defaultTopK = 50
+
+    /// The top-k the demo samples with: the one `convert` recorded from `generation_config.json`
+    /// (the llm config's `top_k`), else transformers' default.
+    public static func topK(recorded: Int?) -> Int { recorded ?? defaultTopK }
 }

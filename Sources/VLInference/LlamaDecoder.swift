@@ -13,13 +13,15 @@ import VLCore
 ///
 /// The decoder is immutable and shared; each run owns a `RunState` holding its KV cache, so a later
 /// call continues the sequence (positions continue at `state.length`) and `truncate(to:)` rewinds
-/// it to a common prefix. Prefill converts a non-F32 weight matrix into the run's scratch once per
-/// call and runs sgemm; one-token steps over Q8_0/Q4_0 weights read the blocks directly
-/// (`Weights.linear`); the other storages still convert (fused kernels for them come next).
+/// it to a common prefix. Weights are read from the mapping in their stored type (`Weights.linear`):
+/// one-token steps run fused GEMV kernels (block weights against 8-bit activation blocks, as ggml
+/// does; F16/BF16 widened in registers), prefill converts 4 MiB tiles of a matrix and runs sgemm on
+/// each, so no weight matrix is ever converted whole.
 ///
 /// Cost per token: ≈ 2·(4d² + 3·d·I) + 2·d·V flops + 4·d·(position) for attention.
 /// Memory: the mapped weights + the KV cache (2 · layers · capacity · d · 4 bytes; 7B at 2048
-/// positions: 2 GiB) + activations ≈ L·(5d + 2I + V)·4 bytes + one converted weight matrix.
+/// positions: 2 GiB) + activations ≈ L·(5d + 2I + V)·4 bytes + attention scores threads·L·(start+L)·4
+/// bytes + prefill tiles threads · 4 MiB.
 public struct LlamaDecoder: Sendable {
     public let config: LlamaConfig
     public let weights: Weights

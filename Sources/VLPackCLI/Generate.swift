@@ -48,8 +48,8 @@ struct Generate: ParsableCommand {
     @Option(help: "Sampling temperature.")
     var temperature: Float = 1.0
 
-    @Option(help: "Top-k (0 disables it).")
-    var topK = GenerationParameters.defaultTopK
+    @Option(help: "Top-k (0 disables it). Default: the top_k convert recorded from the model's generation_config.json, else 50 (transformers' default).")
+    var topK: Int?
 
     @Option(help: "Top-p (1 disables it).")
     var topP = 0.9
@@ -69,7 +69,7 @@ struct Generate: ParsableCommand {
     func validate() throws {
         guard maxNewTokens >= 1, maxNewTokens < Self.maxContext else { throw ValidationError("--max-new-tokens must be in 1..<\(Self.maxContext)") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
-        guard temperature > 0, topK >= 0, topP > 0, topP <= 1 else {
+        guard temperature > 0, (topK ?? 0) >= 0, topP > 0, topP <= 1 else {
             throw ValidationError("--temperature must be > 0, --top-k >= 0 and --top-p in (0, 1]")
         }
     }
@@ -84,7 +84,8 @@ struct Generate: ParsableCommand {
         var parameters = GenerationParameters()
         parameters.greedy = greedy
         parameters.temperature = temperature
-        parameters.topK = topK
+        let recordedTopK = try decoder.weights.config(.llm)[key: "top_k"]?.int
+        parameters.topK = topK ?? GenerationParameters.topK(recorded: recordedTopK)
         parameters.topP = topP
         parameters.seed = seed
         parameters.maxNewTokens = maxNewTokens
@@ -92,9 +93,11 @@ struct Generate: ParsableCommand {
         let generator = Generator(decoder: decoder, parameters: parameters, stopSequences: template.stopSequences(eosID: eos), eosID: eos)
 
         var streamed: [Int32] = [], printed = ""
-        let result = try generator.generate(input: try decoder.embed(promptIDs), count: promptIDs.count, sequence: promptIDs,
-                                            state: decoder.makeRunState(capacity: promptIDs.count + maxNewTokens + 1),
-                                            on: ExecutionContext(threads: threads)) { id in
+        let result = try generator.generate(
+            input: try decoder.embed(promptIDs), count: promptIDs.count, sequence: promptIDs,
+            state: decoder.makeRunState(capacity: promptIDs.count + maxNewTokens + 1),
+            on: ExecutionContext(threads: threads)
+        ) { id in
             guard !json else { return }
             streamed.append(Int32(id))
             // Print what the ids decode to so far, holding back an incomplete UTF-8 sequence.
@@ -104,21 +107,30 @@ struct Generate: ParsableCommand {
         }
         let text = try tokenizer.decode(result.ids.map(Int32.init))
         if json {
-            print(JSONValue.object([
-                ("prompt_ids", .array(promptIDs.map { JSONValue($0) })), ("ids", .array(result.ids.map { JSONValue($0) })),
-                ("text", JSONValue(text)),
-                ("timings", .object([("prefill_s", JSONValue(result.prefillSeconds)), ("ttft_s", JSONValue(result.timeToFirstToken)),
-                                     ("decode_tokens_per_s", JSONValue(result.decodeTokensPerSecond)),
-                                     ("new_tokens", JSONValue(result.ids.count))])),
-            ]).serialized())
+            print(
+                JSONValue.object([
+                    ("prompt_ids", .array(promptIDs.map { JSONValue($0) })), ("ids", .array(result.ids.map { JSONValue($0) })),
+                    ("text", JSONValue(text)),
+                    (
+                        "timings",
+                        .object([
+                            ("prefill_s", JSONValue(result.prefillSeconds)), ("ttft_s", JSONValue(result.timeToFirstToken)),
+                            ("decode_tokens_per_s", JSONValue(result.decodeTokensPerSecond)),
+                            ("new_tokens", JSONValue(result.ids.count)),
+                        ])
+                    ),
+                ]).serialized())
             return
         }
         if text.hasPrefix(printed) { FileHandle.standardOutput.write(Data(text.dropFirst(printed.count).utf8)) }
         print()
-        FileHandle.standardError.write(Data(String(
-            format: "prompt %d tokens, prefill %.3f s, first token %.3f s, %d new tokens at %.2f tokens/s (%@)\n",
-            promptIDs.count, result.prefillSeconds, result.timeToFirstToken, result.ids.count, result.decodeTokensPerSecond,
-            result.stop.rawValue as NSString).utf8))
+        FileHandle.standardError.write(
+            Data(
+                String(
+                    format: "prompt %d tokens, prefill %.3f s, first token %.3f s, %d new tokens at %.2f tokens/s (%@)\n",
+                    promptIDs.count, result.prefillSeconds, result.timeToFirstToken, result.ids.count, result.decodeTokensPerSecond,
+                    result.stop.rawValue as NSString
+                ).utf8))
     }
 }
 

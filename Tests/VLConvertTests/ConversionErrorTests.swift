@@ -95,6 +95,26 @@ import VLPackFormat
         #expect(byIndex.parts.tokenizer == byFolder.parts.tokenizer)
     }
 
+    /// `generation_config.json`'s top_k is recorded in the llm config (the demo samples with it);
+    /// the sample's file sets none, so nothing is recorded there; a negative one is refused.
+    @Test func generationConfigTopKIsRecorded() throws {
+        let dir = try Paths.scratch("generation-config")
+        let sample = Paths.fixture("samples/llama-hf")
+        let folder = (dir as NSString).appendingPathComponent("llama")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: sample) where name != "generation_config.json" {
+            try FileManager.default.copyItem(
+                atPath: (sample as NSString).appendingPathComponent(name), toPath: (folder as NSString).appendingPathComponent(name))
+        }
+        let generation = (folder as NSString).appendingPathComponent("generation_config.json")
+        let topK = { (file: VLPackFile) in file.parts.components[key: "llm"]?[key: "config"]?[key: "top_k"]?.int }
+        try Data(#"{"bos_token_id": 1, "top_k": 7}"#.utf8).write(to: URL(fileURLWithPath: generation))
+        #expect(topK(try convert([folder], output: (dir as NSString).appendingPathComponent("k7.vlpack"))) == 7)
+        #expect(topK(try convert([sample], output: (dir as NSString).appendingPathComponent("sample.vlpack"))) == nil)
+        try Data(#"{"top_k": -1}"#.utf8).write(to: URL(fileURLWithPath: generation))
+        #expect(rule { _ = try convert([folder], output: (dir as NSString).appendingPathComponent("bad.vlpack")) } == "invalidConfig")
+    }
+
     @Test func outputMayNotOverwriteAnInput() throws {
         let dir = try Paths.scratch("overwrite")
         let input = (dir as NSString).appendingPathComponent("eva.safetensors")
