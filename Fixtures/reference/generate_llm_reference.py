@@ -10,6 +10,7 @@ Fixtures/reference/sample_llm.safetensors (names in Formats/REFERENCE.md):
   input.ids       [L]     the prompt's token ids, as float32
   llm.logits      [L, V]  teacher-forced next-token logits at every prompt position
   llm.greedy_ids  [N]     transformers' greedy continuation (generate, do_sample=False), eos excluded
+  llm.greedy_logits [N, V] the logits that chose each greedy id (verify's top-2 margin rule)
 
 The sample's 512-piece vocabulary has none of the official stop ids, so the run ends at N tokens.
 
@@ -62,11 +63,13 @@ def main():
     # The greedy ids must be the argmax chain of the same model (a check of the reference itself).
     with torch.no_grad():
         full = model(torch.tensor([ids + generated])).logits[0]
-    assert full[len(ids) - 1:-1].argmax(-1).tolist() == generated
+    greedy_logits = full[len(ids) - 1:-1]
+    assert greedy_logits.argmax(-1).tolist() == generated
     tensors = {
         "input.ids": torch.tensor(ids, dtype=torch.float32),
         "llm.logits": logits.float().contiguous(),
         "llm.greedy_ids": torch.tensor(generated, dtype=torch.float32),
+        "llm.greedy_logits": greedy_logits.float().contiguous(),
     }
     meta = {"generator": "Fixtures/reference/generate_llm_reference.py", "torch": torch.__version__,
             "transformers": transformers.__version__, "prompt": prompt, "template": "raw",

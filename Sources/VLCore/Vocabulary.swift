@@ -96,4 +96,6 @@ public enum StageName: String, Sendable, CaseIterable, Codable {
     case llmLogits = "llm.logits"
     /// The reference's greedy continuation (stop ids excluded).
     case llmGreedyIDs = "llm.greedy_ids"
+    /// The reference's logits that chose each greedy id, [N, V] (for the top-2 margin rule).
+    case llmGreedyLogits = "llm.greedy_logits"
 }

@@ -6,13 +6,17 @@ public struct Tolerance: Sendable, Equatable {
     public let name: String
     public let maxRelL2: Double?
     public let minCosine: Double?
+    /// LLM rules: the largest mean KL(reference ‖ model) of the teacher-forced next-token
+    /// distributions, in nats (what `llama-perplexity --kl-divergence` reports).
+    public let maxMeanKL: Double?
     /// False for a stage that is printed for diagnosis only (see `reportedOnly`): it never fails.
     public let judged: Bool
 
-    public init(name: String, maxRelL2: Double?, minCosine: Double?, judged: Bool = true) {
+    public init(name: String, maxRelL2: Double?, minCosine: Double?, maxMeanKL: Double? = nil, judged: Bool = true) {
         self.name = name
         self.maxRelL2 = maxRelL2
         self.minCosine = minCosine
+        self.maxMeanKL = maxMeanKL
         self.judged = judged
     }
 
@@ -23,6 +27,17 @@ public struct Tolerance: Sendable, Equatable {
     public static let q8 = Tolerance(name: "q8_0", maxRelL2: nil, minCosine: 0.9995)
     /// 4-bit blocks (Q4_0, Q4_1, Q4_K — the q4_k_m mix): storage loss, checked by direction.
     public static let q4 = Tolerance(name: "q4_k_m", maxRelL2: nil, minCosine: 0.995)
+
+    /// Quantized LLM weights, judged at the LLM output by mean KL (Formats/REFERENCE.md, "LLM
+    /// storage-loss rules"): llama.cpp's own published figures for the LLaMA family are Q8_0 3.7e-4
+    /// (LLaMA-2-7B) and 1.36e-3 (LLaMA-3-8B), Q4_K_M 0.0127 and 0.0313 (its perplexity README, wikitext-2);
+    /// the bounds sit just above the worse of each pair, so a quantization as good as llama.cpp's
+    /// passes on real weights and a broken one (a wrong scale or block order: KL ≫ 0.1) fails.
+    public static let llmQ8 = Tolerance(name: "llm_q8_0", maxRelL2: nil, minCosine: nil, maxMeanKL: 1.5e-3)
+    public static let llmQ4KM = Tolerance(name: "llm_q4_k_m", maxRelL2: nil, minCosine: nil, maxMeanKL: 0.035)
+
+    /// The LLM's rule for weights that need `self` at a branch output.
+    public var forLLM: Tolerance { self == .q8 ? .llmQ8 : self == .q4 ? .llmQ4KM : self }
 
     /// Storage-loss targets are defined at a branch's output (`video.out`: what the LLM reads).
     /// Before it, 4-bit noise compounds through EVA's 39 blocks and is then averaged out by the
@@ -51,6 +66,7 @@ public struct Tolerance: Sendable, Equatable {
         var members: [(key: String, value: JSONValue)] = [("name", .string(name))]
         if let maxRelL2 { members.append(("rel_l2_max", JSONValue(maxRelL2))) }
         if let minCosine { members.append(("cosine_min", JSONValue(minCosine))) }
+        if let maxMeanKL { members.append(("mean_kl_max", JSONValue(maxMeanKL))) }
         if !judged { members.append(("judged", false)) }
         return .object(members)
     }

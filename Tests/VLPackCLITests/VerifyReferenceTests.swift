@@ -130,8 +130,8 @@ struct VerifyReferenceTests {
     }
 
     /// The sample LLM against transformers' logits and greedy ids: float weights judged and passing;
-    /// q4_k_m reported (top-1 agreement and mean KL), not judged.
-    @Test func sampleLLMPassesAndQuantizedIsReported() throws {
+    /// q4_k_m judged by the llm_q4_k_m mean-KL rule (greedy ids reported).
+    @Test func sampleLLMPassesAndQuantizedIsJudgedByKL() throws {
         try FileManager.default.createDirectory(atPath: Self.folder, withIntermediateDirectories: true)
         let llm = "\(Self.folder)/llm.vlpack", q4 = "\(Self.folder)/llm-q4_k_m.vlpack"
         try #require(try CLI.run(["convert", "Fixtures/samples/llama-hf", "-o", llm]).status == 0)
@@ -146,7 +146,9 @@ struct VerifyReferenceTests {
         let quantized = try CLI.run(["verify", q4, "--reference", reference, "--json"])
         #expect(quantized.status == 0, "\(quantized.stderr)")
         let q = try Self.parse(quantized.stdout)[key: "llm"]
-        #expect(q?[key: "tolerance"]?[key: "judged"] == false)
-        #expect((q?[key: "mean_kl"]?.double ?? 0) > 0)
+        #expect(q?[key: "tolerance"]?[key: "name"]?.string == "llm_q4_k_m")
+        let kl = q?[key: "mean_kl"]?.double ?? 0
+        #expect(kl > 0 && kl <= Tolerance.llmQ4KM.maxMeanKL!, "mean KL \(kl)")
+        #expect(q?[key: "pass"] == true)
     }
 }
