@@ -92,6 +92,10 @@ public enum StageName: String, Sendable, CaseIterable, Codable {
     case videoOut = "video.out"
     /// Token ids over the whole spliced sequence, as floats (−1 where an embedding block stands).
     case inputIDs = "input.ids"
+    /// The decoder's input rows [L, d]: token embeddings, with soft prompts spliced between them.
+    case llmInputEmbeds = "llm.input_embeds"
+    /// Each decoder layer's output (the residual stream), [layers, L, d].
+    case llmLayersOut = "llm.layers.out"
     /// Teacher-forced next-token logits at every position, [L, V].
     case llmLogits = "llm.logits"
     /// The reference's greedy continuation (stop ids excluded).

@@ -56,6 +56,10 @@ public struct LlamaDecoder: Sendable {
     /// Which logits `forward` returns.
     public enum LogitRows: Sendable { case all, last }
 
+    /// Where `forward` can show its residual stream ([L, d], the new positions only): the input
+    /// embeddings, and the output of each layer (transformers' `hidden_states[0]` and `[l + 1]`).
+    public enum Stage: Sendable, Equatable { case inputEmbeds, layer(Int) }
+
     public init(weights: Weights) throws(InferenceError) {
         self.weights = weights
         config = try LlamaConfig(weights)
@@ -83,7 +87,7 @@ public struct LlamaDecoder: Sendable {
     /// the logits of every one of them ([L, V]) or of the last ([V]).
     public func forward(
         embeddings: [Float], count L: Int, state: RunState, logits rows: LogitRows = .all,
-        on context: ExecutionContext
+        on context: ExecutionContext, observe: ((Stage, UnsafeBufferPointer<Float>) -> Void)? = nil
     ) throws(InferenceError) -> [Float] {
         let c = config
         let (d, I, V, hd) = (c.hidden, c.intermediate, c.vocab, c.headDim)
@@ -96,6 +100,7 @@ public struct LlamaDecoder: Sendable {
         let att = state.att.reserve(L * d), tmp = state.tmp.reserve(L * d)
         let gate = state.gate.reserve(L * I), up = state.up.reserve(L * I)
         embeddings.withUnsafeBufferPointer { x.update(from: $0.baseAddress!, count: L * d) }
+        observe?(.inputEmbeds, UnsafeBufferPointer(start: x, count: L * d))
         /// y[n, rows] = input[n, cols] · W(name)ᵀ; one-token steps read quantized blocks directly.
         func linear(
             _ name: String, _ input: UnsafePointer<Float>, rows n: Int, out: Int, in cols: Int,
@@ -133,6 +138,7 @@ public struct LlamaDecoder: Sendable {
             Self.siluProduct(gate, up, count: L * I)
             try linear("\(p).mlp.down.weight", gate, rows: L, out: d, in: I, into: tmp)
             Ops.add(x, tmp, count: L * d, on: context)
+            observe?(.layer(l), UnsafeBufferPointer(start: x, count: L * d))
         }
         state.length = start + L
 

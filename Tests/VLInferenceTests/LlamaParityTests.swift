@@ -34,6 +34,44 @@ import VLVerify
         #expect(greedy == ref.greedy)
     }
 
+    /// Every named stage (input embeddings, each layer's output, the logits) against transformers run
+    /// on exactly the values each storage holds: F32 and F16 against the fp16 checkpoint, BF16 against
+    /// it rounded to bfloat16, Q8_0/Q4_0/q4_k_m against the file's GGUF export dequantized by the
+    /// `gguf` package (generate_llm_reference.py --gguf), all by the float rule at every stage — this
+    /// is implementation parity; what quantization itself costs is judged by mean KL (`verify`).
+    @Test(arguments: ["f32", "keep", "bf16", "q8_0", "q4_0", "q4_k_m"])
+    func everyStageMatchesTransformers(variant: String) throws {
+        let path = [
+            "f32": Samples.llmF32, "keep": Samples.llmKeep, "bf16": Samples.llmBF16, "q8_0": Samples.llmQ8, "q4_0": Samples.llmQ4_0,
+            "q4_k_m": Samples.llmQ4KM,
+        ][variant]!
+        let referenceName = ["bf16": "sample_llm_bf16", "q8_0": "sample_llm_q8_0", "q4_0": "sample_llm_q4_0", "q4_k_m": "sample_llm_q4_k_m"][variant]
+        let file = try ReferenceFile(path: referenceName.map { "\(Samples.root)/Fixtures/reference/\($0).safetensors" } ?? Samples.llmReference)
+        let ids = try #require(try file.tensor(StageName.inputIDs.rawValue, rank: 1)).values.map { Int($0) }
+        let embeds = try #require(try file.tensor(StageName.llmInputEmbeds.rawValue, rank: 2))
+        let layers = try #require(try file.tensor(StageName.llmLayersOut.rawValue, rank: 3))
+        let logits = try #require(try file.tensor(StageName.llmLogits.rawValue, rank: 2))
+        let decoder = try LlamaDecoder(weights: Weights(path: path))
+        let (L, d) = (ids.count, decoder.config.hidden)
+        #expect(embeds.shape == [L, d] && layers.shape == [decoder.config.layers, L, d])
+        var seen: [(String, [Float], [Float])] = []
+        let got = try decoder.forward(
+            embeddings: try decoder.embed(ids), count: L, state: decoder.makeRunState(capacity: 64), on: .standard
+        ) { stage, hidden in
+            switch stage {
+            case .inputEmbeds: seen.append((StageName.llmInputEmbeds.rawValue, Array(hidden), embeds.values))
+            case .layer(let l): seen.append(("\(StageName.llmLayersOut.rawValue)[\(l)]", Array(hidden), Array(layers.values[(l * L * d)..<((l + 1) * L * d)])))
+            }
+        }
+        seen.append((StageName.llmLogits.rawValue, got, logits.values))
+        #expect(seen.count == decoder.config.layers + 2)
+        for (name, mine, want) in seen {
+            let m = ErrorMetrics(got: mine, want: want)
+            #expect(Tolerance.float.accepts(m), "\(variant) \(name): rel_l2 \(m.relL2) cosine \(m.cosine)")
+            print("sample LLM \(variant) \(name): rel_l2 \(m.relL2) cosine \(m.cosine)")
+        }
+    }
+
     /// Prefill in pieces (the KV cache carries the earlier positions) equals prefill at once; a cache
     /// truncated to a prefix and refilled gives the same logits again.
     @Test func cacheContinuesAndTruncates() throws {

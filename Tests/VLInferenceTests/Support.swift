@@ -30,6 +30,7 @@ enum Samples {
     /// quantized with the `q8_0`, `q4_0` and `q4_k_m` recipes.
     static let llmKeep: String = convert(dtype: .keep, name: "llm-keep", inputs: ["llama-hf"])
     static let llmF32: String = convert(dtype: .f32, name: "llm-f32", inputs: ["llama-hf"])
+    static let llmBF16: String = convert(dtype: .bf16, name: "llm-bf16", inputs: ["llama-hf"])
     static let llmQ8: String = requantize(llmKeep, to: .q8_0, name: "llm-q8_0")
     static let llmQ4_0: String = requantize(llmKeep, to: .q4_0, name: "llm-q4_0")
     static let llmQ4KM: String = requantize(llmKeep, to: .q4_k_m, name: "llm-q4_k_m")
