@@ -8,7 +8,13 @@ Loads Fixtures/samples/llama-hf as Video-LLaMA does (`LlamaTokenizer.from_pretra
 then `add_tokens(["<ImageHere>"], special_tokens=True)` and the same for `<AudioHere>`), and writes
 llama-cases.json: {"transformers", "added": [{"content", "id"}], "cases": [{"text", "ids", "tokens"}]} with
 `ids = encode(text, add_special_tokens=False)` (no BOS) and `tokens = tokenize(text)`.
+
+It also writes llama-cases-plain.json from a copy of the folder whose tokenizer_config.json gives the
+special tokens as plain strings (as older Vicuna folders do), where transformers strips the whitespace
+on both sides of `<s>`/`</s>`/`<unk>`; "special" there lists the flags `convert` records for them.
 """
+import shutil
+import tempfile
 import json
 import sys
 from pathlib import Path
@@ -32,8 +38,8 @@ SPECIAL_CASES = [
 ]
 
 
-def main():
-    tok = LlamaTokenizer.from_pretrained(str(ROOT / "samples/llama-hf"), use_fast=False)
+def write_cases(folder, out, special):
+    tok = LlamaTokenizer.from_pretrained(str(folder), use_fast=False)
     for t in ["<ImageHere>", "<AudioHere>"]:
         tok.add_tokens([t], special_tokens=True)
     added = [{"content": t, "id": tok.convert_tokens_to_ids(t)} for t in ["<ImageHere>", "<AudioHere>"]]
@@ -41,9 +47,23 @@ def main():
     cases = [{"text": t, "ids": tok.encode(t, add_special_tokens=False), "tokens": tok.tokenize(t)} for t in texts]
     for c in cases:  # with BOS, encode only prepends it
         assert tok.encode(c["text"]) == [tok.bos_token_id] + c["ids"]
-    (HERE / "llama-cases.json").write_text(json.dumps({"transformers": transformers.__version__, "added": added, "cases": cases},
-                                                      ensure_ascii=False, separators=(",", ":")) + "\n")
-    print(len(cases), "cases; added", added)
+    doc = {"transformers": transformers.__version__, "added": added, "special": special, "cases": cases}
+    (HERE / out).write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n")
+    print(out, len(cases), "cases; added", added)
+
+
+def main():
+    sample = ROOT / "samples/llama-hf"
+    write_cases(sample, "llama-cases.json", [{"content": t, "lstrip": False, "rstrip": False} for t in ["<s>", "</s>", "<unk>"]])
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "plain"
+        shutil.copytree(sample, folder)
+        config = json.loads((folder / "tokenizer_config.json").read_text())
+        for key in ["bos_token", "eos_token", "unk_token"]:
+            config[key] = config[key]["content"]
+        (folder / "tokenizer_config.json").write_text(json.dumps(config))
+        (folder / "special_tokens_map.json").write_text(json.dumps({k: config[k] for k in ["bos_token", "eos_token", "unk_token"]}))
+        write_cases(folder, "llama-cases-plain.json", [{"content": t, "lstrip": True, "rstrip": True} for t in ["<s>", "</s>", "<unk>"]])
 
 
 if __name__ == "__main__":

@@ -14,6 +14,9 @@ struct ConversionInput {
     /// Hyperparameters read from `config.json` / `params.json`, in canonical config keys.
     let fileConfig: [(key: String, value: JSONValue)]
     let tokenizer: String?
+    /// The LLM's special tokens and how the slow LlamaTokenizer strips around them, from
+    /// `tokenizer_config.json` (else `special_tokens_map.json`): `{"content", "lstrip", "rstrip"}`.
+    let specialTokens: [JSONValue]
     /// Every file the conversion reads for this input (provenance).
     let files: [String]
 
@@ -47,6 +50,7 @@ struct ConversionInput {
         var fileConfig: [(key: String, value: JSONValue)] = []
         var extraFiles: [String] = []
         var tokenizer: String?
+        var specialTokens: [JSONValue] = []
         switch family {
         case .llamaHF:
             if let config = beside("config.json") {
@@ -56,6 +60,10 @@ struct ConversionInput {
             if let generation = beside("generation_config.json") {
                 fileConfig += try LLMConfigFile.generation(readJSON(generation), origin: generation)
                 extraFiles.append(generation)
+            }
+            if let tokens = beside("tokenizer_config.json") ?? beside("special_tokens_map.json") {
+                specialTokens = try LLMConfigFile.specialTokens(readJSON(tokens), origin: tokens)
+                extraFiles.append(tokens)
             }
             tokenizer = tokenizerOverride ?? beside("tokenizer.model")
         case .llamaMeta:
@@ -76,7 +84,7 @@ struct ConversionInput {
         }
         return ConversionInput(
             path: path, family: family, shards: shards, fileConfig: fileConfig,
-            tokenizer: tokenizer, files: files + extraFiles)
+            tokenizer: tokenizer, specialTokens: specialTokens, files: files + extraFiles)
     }
 
     private static func isMetaShard(_ name: String) -> Bool {

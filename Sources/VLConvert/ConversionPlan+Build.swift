@@ -14,6 +14,7 @@ extension ConversionPlan {
         var skipped: [Skipped] = []
         var files: [String] = []
         var tokenizer: String?
+        var specialTokens: [JSONValue] = []
         var targets: [String: String] = [:]  // canonical name → source file, for duplicates
 
         for path in inputs {
@@ -37,6 +38,7 @@ extension ConversionPlan {
             if map.component == ComponentName.llm.rawValue {
                 guard let t = input.tokenizer else { throw ConvertError.missingTokenizer(component: ComponentName.llm.rawValue) }
                 tokenizer = t
+                specialTokens = input.specialTokens
             }
             logger.info("\(path): \(map.family.rawValue) → \(map.component), \(builder.tensors.count) tensors, \(builder.skipped.count) skipped")
         }
@@ -52,7 +54,7 @@ extension ConversionPlan {
         }
         return ConversionPlan(
             components: components, tensors: tensors, skipped: skipped, files: files,
-            tokenizer: tokenizer, template: template)
+            tokenizer: tokenizer, specialTokens: specialTokens, template: template)
     }
 
     /// Widths that must agree between components when both are present.

@@ -44,6 +44,8 @@ public struct ConversionPlan: @unchecked Sendable {
     public let files: [String]
     /// Path of the LLM's SentencePiece model, when an LLM is converted.
     public let tokenizer: String?
+    /// The LLM's special tokens with their strip flags (`ConversionInput.specialTokens`).
+    public let specialTokens: [JSONValue]
     /// `vicuna` (### separators) or `llama2` ([INST]), when an LLM is converted.
     public let template: String?
 

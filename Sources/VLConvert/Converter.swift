@@ -113,6 +113,7 @@ public struct Converter {
                 "kind": "sentencepiece",
                 "model_tensor": JSONValue(TensorPrefix.tokenizerTensor),
                 "added_tokens": [["content": "<ImageHere>", "id": JSONValue(vocab)], ["content": "<AudioHere>", "id": JSONValue(vocab + 1)]],
+                "special_tokens": .array(plan.specialTokens),
             ]
         }
         var metadata: [(key: String, value: JSONValue)] = []

@@ -29,6 +29,23 @@ public enum LLMConfigFile {
         return [("top_k", JSONValue(k))]
     }
 
+    /// `tokenizer_config.json` / `special_tokens_map.json` → the special tokens (bos, eos, unk, pad) with
+    /// the whitespace transformers 4.28's slow tokenizer strips next to them: an `AddedToken` object
+    /// gives its own `lstrip`/`rstrip`; a plain string strips both sides (its default). Tokens set to
+    /// null are left out.
+    public static func specialTokens(_ c: JSONValue, origin path: String) throws -> [JSONValue] {
+        try ["bos_token", "eos_token", "unk_token", "pad_token"].compactMap { key -> JSONValue? in
+            guard let value = c[key: key], value != .null else { return nil }
+            if let content = value.string { return ["content": JSONValue(content), "lstrip": true, "rstrip": true] }
+            guard let content = value[key: "content"]?.string else {
+                throw ConvertError.invalidConfig(
+                    component: ComponentName.llm.rawValue, reason: "\(path): \(key) is neither a string nor an object with content")
+            }
+            let lstrip = value[key: "lstrip"]?.bool ?? false, rstrip = value[key: "rstrip"]?.bool ?? false
+            return ["content": JSONValue(content), "lstrip": JSONValue(lstrip), "rstrip": JSONValue(rstrip)]
+        }
+    }
+
     /// Meta `params.json` → canonical LLM config keys. The FFN width follows Meta's rule:
     /// multiple_of · ⌈int(ffn_dim_multiplier · int(8·dim/3)) / multiple_of⌉.
     public static func meta(_ p: JSONValue, origin path: String) throws -> [(key: String, value: JSONValue)] {

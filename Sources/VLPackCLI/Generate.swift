@@ -75,9 +75,8 @@ struct Generate: ParsableCommand {
     }
 
     func run() throws {
-        let (tokenizer, added) = try loadTokenizer(model)
+        let (tokenizer, split) = try loadTokenizer(model)
         let decoder = try LlamaDecoder(weights: Weights(path: model))
-        let split = SpecialTokenSplit.llama(tokenizer, added: added)
         var promptIDs = [Int(tokenizer.model.bosID)] + split.encode(template.prompt(message: prompt, system: system), with: tokenizer).map(Int.init)
         promptIDs = Array(promptIDs.suffix(Self.maxContext - maxNewTokens))
 

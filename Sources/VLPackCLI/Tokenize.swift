@@ -6,10 +6,13 @@ import VLTokenizer
 
 /// The tokenizer of PATH — a `.vlpack` (its tokenizer tensor, and the added tokens its header lists)
 /// or a `tokenizer.model` (no added tokens), told apart by the `.vlpack` magic. Errors name the file.
-func loadTokenizer(_ path: String) throws -> (tokenizer: SentencePieceTokenizer, added: [(content: String, id: Int32)]) {
+func loadTokenizer(_ path: String) throws -> (tokenizer: SentencePieceTokenizer, split: SpecialTokenSplit) {
     let mapping = try MappedFile(path: path)
     return try attributing(to: path) {
-        guard mapping.bytes.starts(with: VLPackPreamble.magic) else { return (try SentencePieceTokenizer(modelBytes: mapping.bytes), []) }
+        guard mapping.bytes.starts(with: VLPackPreamble.magic) else {
+            let tokenizer = try SentencePieceTokenizer(modelBytes: mapping.bytes)
+            return (tokenizer, SpecialTokenSplit.llama(tokenizer, added: []))
+        }
         let pack = try VLPackFile(mapping: mapping)
         guard let tensor = pack.tensor(named: TensorPrefix.tokenizerTensor) else {
             throw TokenizerError.missingTokenizerTensor(name: TensorPrefix.tokenizerTensor)
@@ -19,7 +22,12 @@ func loadTokenizer(_ path: String) throws -> (tokenizer: SentencePieceTokenizer,
             guard let content = t[key: "content"]?.string, let id = t[key: "id"]?.int, let id32 = Int32(exactly: id) else { return nil }
             return (content, id32)
         }
-        return (tokenizer, added)
+        var special: [String: SpecialTokenSplit.StripFlags] = [:]
+        for t in pack.parts.tokenizer[key: "special_tokens"]?.array ?? [] {
+            guard let content = t[key: "content"]?.string else { continue }
+            special[content] = SpecialTokenSplit.StripFlags(lstrip: t[key: "lstrip"]?.bool ?? false, rstrip: t[key: "rstrip"]?.bool ?? false)
+        }
+        return (tokenizer, SpecialTokenSplit.llama(tokenizer, added: added, special: special))
     }
 }
 
@@ -68,8 +76,8 @@ struct Tokenize: ParsableCommand {
     }
 
     func run() throws {
-        let (tokenizer, added) = try loadTokenizer(path)
-        let split = special ? SpecialTokenSplit.llama(tokenizer, added: added) : nil
+        let (tokenizer, loadedSplit) = try loadTokenizer(path)
+        let split = special ? loadedSplit : nil
         var ids: [Int32] = []
         if bos {
             let bosID = tokenizer.model.bosID
@@ -86,7 +94,8 @@ struct Tokenize: ParsableCommand {
             // The LlamaTokenizer layer works on text: the bytes are read as UTF-8 (U+FFFD for invalid ones) first.
             ids += split.map { $0.encode(String(decoding: bytes, as: UTF8.self), with: tokenizer) } ?? tokenizer.encode(utf8: bytes)
         }
-        let addedPieces = Dictionary(added.map { ($0.id, $0.content) }, uniquingKeysWith: { a, _ in a })
+        let addedPieces = Dictionary(
+            loadedSplit.tokens.filter { Int($0.id) >= tokenizer.pieceCount }.map { ($0.id, $0.content) }, uniquingKeysWith: { a, _ in a })
         let pieces = try ids.map { try addedPieces[$0] ?? tokenizer.piece($0) }
         if json {
             let out: JSONValue = ["ids": .array(ids.map { JSONValue(Int($0)) }), "pieces": .array(pieces.map { JSONValue($0) })]
@@ -131,8 +140,8 @@ struct Detokenize: ParsableCommand {
 
     func run() throws {
         let parsed = try parsedIDs()
-        let tokenizer = try loadTokenizer(path).tokenizer
-        let text = try attributing(to: path) { try tokenizer.decode(parsed) }
+        let (tokenizer, split) = try loadTokenizer(path)
+        let text = try attributing(to: path) { try split.decode(parsed, with: tokenizer) }
         print(text)
     }
 }

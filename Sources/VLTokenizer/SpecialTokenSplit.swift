@@ -3,8 +3,9 @@
 /// and every other part is encoded by SentencePiece on its own (so each part gets its own dummy
 /// prefix). Around a token that is not an `AddedToken` — Video-LLaMA's `<ImageHere>`/`<AudioHere>`,
 /// added with `add_tokens(..., special_tokens=True)` — the neighbouring parts lose their adjacent
-/// whitespace (Python's `str.lstrip`/`rstrip`); `<s>`, `</s>`, `<unk>` are AddedTokens without
-/// lstrip/rstrip in a LLaMA folder's tokenizer_config, so nothing is stripped around them.
+/// whitespace (Python's `str.lstrip`/`rstrip`); around `<s>`, `</s>`, `<unk>` it is as the folder's
+/// tokenizer_config says (recorded by `convert`): an AddedToken strips per its lstrip/rstrip (LLaMA-2:
+/// neither), a plain string on both sides.
 ///
 /// The split takes the leftmost match, the longest at that position (transformers' `Trie.split`
 /// for tokens of which none is a proper infix of another). Cost: O(n · t) for the split over t tokens
@@ -13,13 +14,16 @@ public struct SpecialTokenSplit: Sendable {
     public struct Token: Sendable, Equatable {
         public let content: String
         public let id: Int32
-        /// True for a plain-string token: whitespace next to it is stripped from its neighbours.
-        public let stripsNeighbours: Bool
+        /// The text before the token loses its trailing whitespace (AddedToken `lstrip`).
+        public let lstrip: Bool
+        /// The text after the token loses its leading whitespace (AddedToken `rstrip`).
+        public let rstrip: Bool
 
-        public init(content: String, id: Int32, stripsNeighbours: Bool) {
+        public init(content: String, id: Int32, lstrip: Bool, rstrip: Bool) {
             self.content = content
             self.id = id
-            self.stripsNeighbours = stripsNeighbours
+            self.lstrip = lstrip
+            self.rstrip = rstrip
         }
     }
 
@@ -27,13 +31,28 @@ public struct SpecialTokenSplit: Sendable {
 
     public init(tokens: [Token]) { self.tokens = tokens.filter { !$0.content.isEmpty } }
 
-    /// LLaMA's special tokens (the unknown, BOS and EOS pieces of `tokenizer`, kept as they are)
-    /// plus `added` tokens (content, id), which strip their neighbours.
-    public static func llama(_ tokenizer: SentencePieceTokenizer, added: [(content: String, id: Int32)]) -> SpecialTokenSplit {
+    /// How one special token strips its neighbours, as the folder's tokenizer config records it.
+    public struct StripFlags: Sendable, Equatable {
+        public let lstrip: Bool, rstrip: Bool
+        public init(lstrip: Bool, rstrip: Bool) {
+            self.lstrip = lstrip
+            self.rstrip = rstrip
+        }
+    }
+
+    /// LLaMA's special tokens (the unknown, BOS and EOS pieces of `tokenizer`) with the strip flags
+    /// `special` gives for their content (none where it names none: LLaMA-2's AddedTokens), plus
+    /// `added` tokens (content, id), which strip both neighbours.
+    public static func llama(
+        _ tokenizer: SentencePieceTokenizer, added: [(content: String, id: Int32)], special: [String: StripFlags] = [:]
+    ) -> SpecialTokenSplit {
         let m = tokenizer.model
-        let special = [m.unkID, m.bosID, m.eosID].filter { $0 >= 0 && Int($0) < m.pieces.count }
-            .map { Token(content: m.pieces[Int($0)].text, id: $0, stripsNeighbours: false) }
-        return SpecialTokenSplit(tokens: special + added.map { Token(content: $0.content, id: $0.id, stripsNeighbours: true) })
+        let specials = [m.unkID, m.bosID, m.eosID].filter { $0 >= 0 && Int($0) < m.pieces.count }
+            .map { id in
+                let content = m.pieces[Int(id)].text, flags = special[content]
+                return Token(content: content, id: id, lstrip: flags?.lstrip ?? false, rstrip: flags?.rstrip ?? false)
+            }
+        return SpecialTokenSplit(tokens: specials + added.map { Token(content: $0.content, id: $0.id, lstrip: true, rstrip: true) })
     }
 
     /// The text's parts: a token (its index in `tokens`) or a run of ordinary text, in order.
@@ -73,16 +92,31 @@ public struct SpecialTokenSplit: Sendable {
         }
     }
 
+    /// Ids back to text: added-token ids beyond the vocabulary (`<ImageHere>`, `<AudioHere>`) as their
+    /// content, the runs between them decoded by SentencePiece (each run as its own piece sequence).
+    public func decode(_ ids: [Int32], with tokenizer: SentencePieceTokenizer) throws(TokenizerError) -> String {
+        var text = "", run: [Int32] = []
+        for id in ids {
+            guard Int(id) >= tokenizer.pieceCount, let token = tokens.first(where: { $0.id == id }) else {
+                run.append(id)
+                continue
+            }
+            text += try tokenizer.decode(run) + token.content
+            run = []
+        }
+        return text + (try tokenizer.decode(run))
+    }
+
     /// The ids `LlamaTokenizer.encode(text, add_special_tokens=False)` gives.
     public func encode(_ text: String, with tokenizer: SentencePieceTokenizer) -> [Int32] {
         var parts = split(text)
-        // As `tokenize` does, in order: a stripping token trims the text on both sides of it.
+        // As `tokenize` does, in order: a token's rstrip trims the text after it, its lstrip the text before.
         for (k, part) in parts.enumerated() {
-            guard case let .token(t) = part, tokens[t].stripsNeighbours else { continue }
-            if k + 1 < parts.count, case let .text(right) = parts[k + 1] {
+            guard case let .token(t) = part else { continue }
+            if tokens[t].rstrip, k + 1 < parts.count, case let .text(right) = parts[k + 1] {
                 parts[k + 1] = .text(Array(right.drop(while: Self.isPythonSpace)))
             }
-            if k > 0, case let .text(left) = parts[k - 1] {
+            if tokens[t].lstrip, k > 0, case let .text(left) = parts[k - 1] {
                 parts[k - 1] = .text(Array(left.reversed().drop(while: Self.isPythonSpace).reversed()))
             }
         }

@@ -115,6 +115,34 @@ import VLPackFormat
         #expect(rule { _ = try convert([folder], output: (dir as NSString).appendingPathComponent("bad.vlpack")) } == "invalidConfig")
     }
 
+    /// The special tokens' strip flags are recorded from tokenizer_config.json: the sample's
+    /// AddedTokens strip nothing; plain strings strip both sides.
+    @Test func specialTokenStripFlagsAreRecorded() throws {
+        let dir = try Paths.scratch("special-tokens")
+        let sample = Paths.fixture("samples/llama-hf")
+        let flags = { (file: VLPackFile) in
+            (file.parts.tokenizer[key: "special_tokens"]?.array ?? []).map {
+                "\($0[key: "content"]?.string ?? "?") \($0[key: "lstrip"]?.bool ?? false) \($0[key: "rstrip"]?.bool ?? false)"
+            }
+        }
+        #expect(
+            flags(try convert([sample], output: (dir as NSString).appendingPathComponent("added.vlpack"))) == [
+                "<s> false false", "</s> false false", "<unk> false false",
+            ])
+        let folder = (dir as NSString).appendingPathComponent("plain")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: sample) where name != "tokenizer_config.json" {
+            try FileManager.default.copyItem(
+                atPath: (sample as NSString).appendingPathComponent(name), toPath: (folder as NSString).appendingPathComponent(name))
+        }
+        try Data(#"{"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": null}"#.utf8)
+            .write(to: URL(fileURLWithPath: (folder as NSString).appendingPathComponent("tokenizer_config.json")))
+        #expect(
+            flags(try convert([folder], output: (dir as NSString).appendingPathComponent("plain.vlpack"))) == [
+                "<s> true true", "</s> true true", "<unk> true true",
+            ])
+    }
+
     @Test func outputMayNotOverwriteAnInput() throws {
         let dir = try Paths.scratch("overwrite")
         let input = (dir as NSString).appendingPathComponent("eva.safetensors")

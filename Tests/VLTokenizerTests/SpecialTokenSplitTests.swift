@@ -3,7 +3,8 @@ import Testing
 @testable import VLTokenizer
 
 /// The LlamaTokenizer layer against transformers 4.28.0's slow `LlamaTokenizer` on the sample folder
-/// with Video-LLaMA's added tokens (`Fixtures/tokenizer/generate_llama.py` → `llama-cases.json`).
+/// with Video-LLaMA's added tokens (`Fixtures/tokenizer/generate_llama.py` → `llama-cases.json`), and on
+/// a copy whose special tokens are plain strings (`llama-cases-plain.json`: stripped on both sides).
 @Suite struct SpecialTokenSplitTests {
     struct Added: Decodable {
         let content: String
@@ -16,21 +17,41 @@ import Testing
         let tokens: [String]
     }
 
+    struct Special: Decodable {
+        let content: String
+        let lstrip: Bool
+        let rstrip: Bool
+    }
+
     struct Fixture: Decodable {
         let transformers: String
         let added: [Added]
+        let special: [Special]
         let cases: [Case]
     }
 
-    @Test func idsEqualTransformers428() throws {
-        let data = try Data(contentsOf: URL(fileURLWithPath: "\(TokenizerFixtures.root)/tokenizer/llama-cases.json"))
+    @Test(arguments: ["llama-cases.json", "llama-cases-plain.json"])
+    func idsEqualTransformers428(fixtureName: String) throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: "\(TokenizerFixtures.root)/tokenizer/\(fixtureName)"))
         let fixture = try JSONDecoder().decode(Fixture.self, from: data)
         #expect(fixture.transformers == "4.28.0" && fixture.cases.count > 300)
         let tok = try TokenizerFixtures.tokenizer("sample")
-        let split = SpecialTokenSplit.llama(tok, added: fixture.added.map { ($0.content, $0.id) })
+        let flags = Dictionary(
+            fixture.special.map { ($0.content, SpecialTokenSplit.StripFlags(lstrip: $0.lstrip, rstrip: $0.rstrip)) }, uniquingKeysWith: { a, _ in a })
+        let split = SpecialTokenSplit.llama(tok, added: fixture.added.map { ($0.content, $0.id) }, special: flags)
         #expect(split.tokens.map(\.content) == ["<unk>", "<s>", "</s>", "<ImageHere>", "<AudioHere>"])
         var wrong: [String] = []
         for c in fixture.cases where split.encode(c.text, with: tok) != c.ids { wrong.append(c.text) }
         #expect(wrong.isEmpty, "\(wrong.prefix(5).map(\.debugDescription))")
+    }
+
+    /// Added-token ids decode to their content, the runs between them by SentencePiece.
+    @Test func addedTokensDecodeToTheirContent() throws {
+        let tok = try TokenizerFixtures.tokenizer("sample")
+        let split = SpecialTokenSplit.llama(tok, added: [("<ImageHere>", 512), ("<AudioHere>", 513)])
+        let hello = tok.encode("Hello"), world = tok.encode("world")
+        #expect(try split.decode(hello + [512] + world + [513], with: tok) == "Hello<ImageHere>world<AudioHere>")
+        #expect(try split.decode(hello, with: tok) == tok.decode(hello))
+        #expect(throws: TokenizerError.self) { try split.decode([514], with: tok) }
     }
 }
