@@ -31,12 +31,17 @@ void vl_quantize_q8_activations(const float *x, int64_t n, int64_t block, int8_t
     for (int64_t b = 0; b < n / block; b++) {
         const float *xb = x + block * b;
         float amax = 0;
-        for (int64_t j = 0; j < block; j++) amax = fmaxf(amax, fabsf(xb[j]));
-        // A non-finite input makes the scale non-finite, so it reaches y as inf/NaN instead of a zero block.
+        int nan = 0;
+        for (int64_t j = 0; j < block; j++) {
+            amax = fmaxf(amax, fabsf(xb[j]));
+            nan |= isnan(xb[j]);
+        }
+        // A non-finite input makes the block's scale NaN/inf, so it reaches y as NaN instead of vanishing
+        // into a zero block (and no NaN is ever converted to an integer).
         const float scale = amax / 127.0f;
-        const float inverse = scale != 0 && isfinite(scale) ? 1.0f / scale : 0.0f;
-        d[b] = isnan(amax) ? NAN : scale;
-        for (int64_t j = 0; j < block; j++) q[block * b + j] = (int8_t)(int)nearbyintf(xb[j] * inverse);
+        const float inverse = scale != 0 && isfinite(scale) && !nan ? 1.0f / scale : 0.0f;
+        d[b] = nan ? NAN : scale;
+        for (int64_t j = 0; j < block; j++) q[block * b + j] = (int8_t)(int)nearbyintf(inverse == 0 ? 0 : xb[j] * inverse);
     }
     for (int64_t h = 0; h < n / 16; h++) {
         int sum = 0;

@@ -76,6 +76,31 @@ import VLVerify
         Self.expectProducts(outputs, matrix: dequantized, x: rounded, rows: rows, cols: cols)
     }
 
+    /// A NaN or infinite activation makes its block's scale non-finite, so the product is NaN rather
+    /// than the block silently vanishing.
+    @Test(arguments: [Float.nan, .infinity])
+    func nonFiniteActivationsReachTheOutput(bad: Float) throws {
+        var x = [Float](repeating: 0.5, count: 64)
+        x[40] = bad
+        var q = [Int8](repeating: 0, count: 64), d = [Float](repeating: 0, count: 2), sums = [Int16](repeating: 0, count: 4)
+        vl_quantize_q8_activations(x, 64, 32, &q, &d, &sums)
+        #expect(d[0] == 0.5 / 127 && !d[1].isFinite)
+        var blocks = [UInt8](repeating: 0, count: 2 * 34)
+        try [Float](repeating: 1, count: 64).withUnsafeBufferPointer { v in
+            try blocks.withUnsafeMutableBytes { try Quantizer.quantize(.q8_0, rows: v, rowLength: 64, into: $0) }
+        }
+        var y: [Float] = [0]
+        q.withUnsafeBufferPointer { qp in
+            d.withUnsafeBufferPointer { dp in
+                sums.withUnsafeBufferPointer { sp in
+                    var a = vl_q8_activations(q: qp.baseAddress, d: dp.baseAddress, sums: sp.baseAddress)
+                    vl_gemv_q8_0_q8(blocks, &a, &y, 64, 0, 1)
+                }
+            }
+        }
+        #expect(y[0].isNaN)
+    }
+
     @Test func halfKernelsMatchTheWidenedProduct() {
         var rng = SplitMix64(seed: 12)
         let rows = 9, cols = 300  // not a multiple of the 32-value unroll
