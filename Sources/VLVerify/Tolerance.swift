@@ -29,12 +29,13 @@ public struct Tolerance: Sendable, Equatable {
     public static let q4 = Tolerance(name: "q4_k_m", maxRelL2: nil, minCosine: 0.995)
 
     /// Quantized LLM weights, judged at the LLM output by mean KL (Formats/REFERENCE.md, "LLM
-    /// storage-loss rules"): llama.cpp's own published figures for the LLaMA family are Q8_0 3.7e-4
-    /// (LLaMA-2-7B) and 1.36e-3 (LLaMA-3-8B), Q4_K_M 0.0127 and 0.0313 (its perplexity README, wikitext-2);
-    /// the bounds sit just above the worse of each pair, so a quantization as good as llama.cpp's
-    /// passes on real weights and a broken one (a wrong scale or block order: KL ≫ 0.1) fails.
+    /// storage-loss rules"). llama.cpp's own Q8_0 / Q4_K_M reach 3.7e-4 / 0.0127 on LLaMA-2-7B and
+    /// 1.36e-3 / 0.0313 on LLaMA-3-8B (its perplexity README, wikitext-2), and 6.8e-4 / 0.058 on the
+    /// variance-preserving random 1.26 B model measured here; each bound sits ~10 % above the worst
+    /// of its type, so a quantization as good as llama.cpp's passes and a broken one (a wrong scale or
+    /// block order: KL of order 1) fails.
     public static let llmQ8 = Tolerance(name: "llm_q8_0", maxRelL2: nil, minCosine: nil, maxMeanKL: 1.5e-3)
-    public static let llmQ4KM = Tolerance(name: "llm_q4_k_m", maxRelL2: nil, minCosine: nil, maxMeanKL: 0.035)
+    public static let llmQ4KM = Tolerance(name: "llm_q4_k_m", maxRelL2: nil, minCosine: nil, maxMeanKL: 0.065)
 
     /// The LLM's rule for weights that need `self` at a branch output.
     public var forLLM: Tolerance { self == .q8 ? .llmQ8 : self == .q4 ? .llmQ4KM : self }
