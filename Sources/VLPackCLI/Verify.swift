@@ -201,9 +201,11 @@ struct Verify: ParsableCommand {
         return String(
             format: "%@ (%d positions)  max_abs %.3e  rel_l2 %.3e  cosine %.8f  top-1 %.4f  mean KL %.3e  greedy %@  %@ %@  %@",
             StageName.llmLogits.rawValue as NSString, r.positions, r.logits.maxAbs, r.logits.relL2, r.logits.cosine, r.top1Agreement, r.meanKL,
-            (r.greedyEqual
-                ? "equal (\(r.greedy.count) ids\(r.excusedSteps.isEmpty ? "" : ", near-ties excused at steps \(r.excusedSteps)"))"
-                : "differs at steps \(r.mismatchedSteps)") as NSString,
+            (r.tolerance.maxMeanKL != nil
+                ? "\(r.greedy.count - r.mismatchedSteps.count)/\(r.greedy.count) steps equal (reported)"
+                : r.greedyEqual
+                    ? "equal (\(r.greedy.count) ids\(r.excusedSteps.isEmpty ? "" : ", near-ties excused at steps \(r.excusedSteps)"))"
+                    : "differs at steps \(r.mismatchedSteps)") as NSString,
             r.tolerance.name as NSString, rule as NSString, r.verdict as NSString)
     }
 
