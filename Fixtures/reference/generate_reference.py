@@ -25,6 +25,7 @@ Modes:
 Run: /tmp/venv/bin/python Fixtures/reference/generate_reference.py [--full DIR] [--frames T]
 """
 import argparse
+import math
 import os
 import sys
 import types
@@ -284,29 +285,44 @@ FULL_CONFIG = {"eva": {"image_size": 224, "patch_size": 14, "width": 1408, "dept
 
 
 def random_checkpoints(cfg, d_llm=4096, seed=7):
-    """LAVIS-named random weights at `cfg` sizes: EVA Conv/Linear in fp16 like eva_vit_g.pth."""
+    """LAVIS-named random weights at `cfg` sizes: EVA Conv/Linear in fp16 like eva_vit_g.pth.
+
+    Drawn variance-preserving, so that the branch output really depends on its input and storage
+    loss cannot hide: every Linear/Conv weight N(0, 1/fan_in), biases N(0, 0.02²), norm weights
+    N(1, 0.1²) (their biases as biases), tokens and position tables N(0, 0.5²). With small-std
+    weights the outputs become nearly input-independent and any quantization error looks small.
+    """
     g = torch.Generator().manual_seed(seed)
     e, q, v = cfg["eva"], cfg["qformer"], cfg["video"]
 
-    def rnd(*shape, std=0.02):
+    def rnd(*shape, std):
         return torch.randn(*shape, generator=g) * std
 
+    def weight(out, fan_in, *kernel):
+        return rnd(out, fan_in, *kernel, std=(fan_in * math.prod(kernel)) ** -0.5)
+
+    def bias(n):
+        return rnd(n, std=0.02)
+
+    def table(*shape):
+        return rnd(*shape, std=0.5)
+
     def ln(n):
-        return 1 + rnd(n, std=0.1), rnd(n, std=0.1)
+        return 1 + rnd(n, std=0.1), bias(n)
 
     W, M, P = e["width"], e["mlp"], e["patch_size"]
     tokens = (e["image_size"] // P) ** 2 + 1
-    eva = {"cls_token": rnd(1, 1, W), "pos_embed": rnd(1, tokens, W),
-           "patch_embed.proj.weight": rnd(W, 3, P, P, std=0.05).half(), "patch_embed.proj.bias": rnd(W).half()}
+    eva = {"cls_token": table(1, 1, W), "pos_embed": table(1, tokens, W),
+           "patch_embed.proj.weight": weight(W, 3, P, P).half(), "patch_embed.proj.bias": bias(W).half()}
     for i in range(e["depth"]):
         p = f"blocks.{i}."
         eva[p + "norm1.weight"], eva[p + "norm1.bias"] = ln(W)
-        eva[p + "attn.q_bias"], eva[p + "attn.v_bias"] = rnd(W), rnd(W)
-        eva[p + "attn.qkv.weight"] = rnd(3 * W, W).half()
-        eva[p + "attn.proj.weight"], eva[p + "attn.proj.bias"] = rnd(W, W).half(), rnd(W).half()
+        eva[p + "attn.q_bias"], eva[p + "attn.v_bias"] = bias(W), bias(W)
+        eva[p + "attn.qkv.weight"] = weight(3 * W, W).half()
+        eva[p + "attn.proj.weight"], eva[p + "attn.proj.bias"] = weight(W, W).half(), bias(W).half()
         eva[p + "norm2.weight"], eva[p + "norm2.bias"] = ln(W)
-        eva[p + "mlp.fc1.weight"], eva[p + "mlp.fc1.bias"] = rnd(M, W).half(), rnd(M).half()
-        eva[p + "mlp.fc2.weight"], eva[p + "mlp.fc2.bias"] = rnd(W, M).half(), rnd(W).half()
+        eva[p + "mlp.fc1.weight"], eva[p + "mlp.fc1.bias"] = weight(M, W).half(), bias(M).half()
+        eva[p + "mlp.fc2.weight"], eva[p + "mlp.fc2.bias"] = weight(W, M).half(), bias(W).half()
 
     def qformer(prefix, c, enc, freq):
         H, I = c["hidden"], c["intermediate"]
@@ -318,18 +334,19 @@ def random_checkpoints(cfg, d_llm=4096, seed=7):
             blocks = [("attention", H)] + ([("crossattention", enc)] if i % freq == 0 else [])
             for name, width in blocks:
                 for k, w in (("query", H), ("key", width), ("value", width)):
-                    sd[f"{s}{name}.self.{k}.weight"], sd[f"{s}{name}.self.{k}.bias"] = rnd(H, w), rnd(H)
-                sd[f"{s}{name}.output.dense.weight"], sd[f"{s}{name}.output.dense.bias"] = rnd(H, H), rnd(H)
+                    sd[f"{s}{name}.self.{k}.weight"], sd[f"{s}{name}.self.{k}.bias"] = weight(H, w), bias(H)
+                sd[f"{s}{name}.output.dense.weight"], sd[f"{s}{name}.output.dense.bias"] = weight(H, H), bias(H)
                 sd[f"{s}{name}.output.LayerNorm.weight"], sd[f"{s}{name}.output.LayerNorm.bias"] = ln(H)
-            sd[s + "intermediate_query.dense.weight"], sd[s + "intermediate_query.dense.bias"] = rnd(I, H), rnd(I)
-            sd[s + "output_query.dense.weight"], sd[s + "output_query.dense.bias"] = rnd(H, I), rnd(H)
+            sd[s + "intermediate_query.dense.weight"], sd[s + "intermediate_query.dense.bias"] = weight(I, H), bias(I)
+            sd[s + "output_query.dense.weight"], sd[s + "output_query.dense.bias"] = weight(H, I), bias(H)
             sd[s + "output_query.LayerNorm.weight"], sd[s + "output_query.LayerNorm.bias"] = ln(H)
         return sd
 
-    blip2 = {"query_tokens": rnd(1, 32, q["hidden"]), "ln_vision.weight": ln(W)[0], "ln_vision.bias": ln(W)[1]}
+    blip2 = {"query_tokens": table(1, 32, q["hidden"])}
+    blip2["ln_vision.weight"], blip2["ln_vision.bias"] = ln(W)
     blip2.update(qformer("Qformer.bert.", q, W, q["freq"]))
-    vl = {"video_query_tokens": rnd(1, 32, v["hidden"]), "video_frame_position_embedding.weight": rnd(32, v["hidden"]),
-          "llama_proj.weight": rnd(d_llm, v["hidden"]), "llama_proj.bias": rnd(d_llm)}
+    vl = {"video_query_tokens": table(1, 32, v["hidden"]), "video_frame_position_embedding.weight": table(32, v["hidden"]),
+          "llama_proj.weight": weight(d_llm, v["hidden"]), "llama_proj.bias": bias(d_llm)}
     vl.update(qformer("video_Qformer.bert.", v, q["hidden"], 1))
     return eva, blip2, vl
 
@@ -410,7 +427,13 @@ def main():
         out_path = os.path.join(HERE, "sample_video.safetensors")
     else:
         frames = deterministic_frames(t, cfg["eva"]["image_size"])
-    ref = run_stages(TransformersVision(eva, blip2, vl, cfg), frames)
+    model = TransformersVision(eva, blip2, vl, cfg)
+    ref = run_stages(model, frames)
+    if args.full:
+        # The output must depend on the input, or storage loss hides (see random_checkpoints).
+        other = run_stages(model, deterministic_frames(t, cfg["eva"]["image_size"], seed=4321))
+        for k in ("vision.qformer.out", "video.out"):
+            print(f"input dependence {k:20s} rel. difference between two inputs {rel_l2(other[k], ref[k]):.3f}")
     if not args.skip_plain:
         plain = run_stages(PlainVision(eva, blip2, vl, cfg), frames)
         for k in ref:
