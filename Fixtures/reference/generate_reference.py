@@ -102,6 +102,15 @@ def map_qformer(sd, prefix, layers, freq):
     return {k: v.float() for k, v in out.items()}
 
 
+def transformers_qformer(c, encoder_width, sd, prefix, freq):
+    """transformers' Blip2QFormerModel at config `c` with the LAVIS weights under `prefix` mapped in."""
+    return load_mapped(Blip2QFormerModel(Blip2QFormerConfig(
+        hidden_size=c["hidden"], num_hidden_layers=c["layers"], num_attention_heads=c["heads"],
+        intermediate_size=c["intermediate"], hidden_act="gelu", layer_norm_eps=1e-12,
+        cross_attention_frequency=freq, encoder_hidden_size=encoder_width)),
+        map_qformer(sd, prefix, c["layers"], freq))
+
+
 def load_mapped(model, state):
     missing, unexpected = model.load_state_dict(state, strict=False)
     assert not unexpected, unexpected
@@ -124,17 +133,9 @@ class TransformersVision:
             num_hidden_layers=e["depth"], num_attention_heads=e["heads"], layer_norm_eps=1e-6, qkv_bias=True,
             hidden_act="gelu")), map_eva(eva, e["depth"]))
         self.ln_vision = (blip2["ln_vision.weight"].float(), blip2["ln_vision.bias"].float())
-        self.qformer = load_mapped(Blip2QFormerModel(Blip2QFormerConfig(
-            hidden_size=q["hidden"], num_hidden_layers=q["layers"], num_attention_heads=q["heads"],
-            intermediate_size=q["intermediate"], hidden_act="gelu", layer_norm_eps=1e-12,
-            cross_attention_frequency=q["freq"], encoder_hidden_size=e["width"])),
-            map_qformer(blip2, "Qformer.bert.", q["layers"], q["freq"]))
+        self.qformer = transformers_qformer(q, e["width"], blip2, "Qformer.bert.", q["freq"])
         self.query_tokens = blip2["query_tokens"].float()
-        self.video_qformer = load_mapped(Blip2QFormerModel(Blip2QFormerConfig(
-            hidden_size=v["hidden"], num_hidden_layers=v["layers"], num_attention_heads=v["heads"],
-            intermediate_size=v["intermediate"], hidden_act="gelu", layer_norm_eps=1e-12,
-            cross_attention_frequency=1, encoder_hidden_size=q["hidden"])),
-            map_qformer(vl, "video_Qformer.bert.", v["layers"], 1))
+        self.video_qformer = transformers_qformer(v, q["hidden"], vl, "video_Qformer.bert.", 1)
         self.video_query_tokens = vl["video_query_tokens"].float()
         self.frame_pos = vl["video_frame_position_embedding.weight"].float()
         self.proj = (vl["llama_proj.weight"].float(), vl["llama_proj.bias"].float())
@@ -284,47 +285,31 @@ FULL_CONFIG = {"eva": {"image_size": 224, "patch_size": 14, "width": 1408, "dept
                "video": {"hidden": 768, "heads": 12, "layers": 2, "intermediate": 3072}}
 
 
-def random_checkpoints(cfg, d_llm=4096, seed=7):
-    """LAVIS-named random weights at `cfg` sizes: EVA Conv/Linear in fp16 like eva_vit_g.pth.
+class VariancePreserving:
+    """Seeded random tensors drawn so that outputs depend on inputs: Linear/Conv weights N(0, 1/fan_in),
+    biases N(0, 0.02²), norm weights N(1, 0.1²) (their biases as biases), tokens and tables N(0, 0.5²)."""
 
-    Drawn variance-preserving, so that the branch output really depends on its input and storage
-    loss cannot hide: every Linear/Conv weight N(0, 1/fan_in), biases N(0, 0.02²), norm weights
-    N(1, 0.1²) (their biases as biases), tokens and position tables N(0, 0.5²). With small-std
-    weights the outputs become nearly input-independent and any quantization error looks small.
-    """
-    g = torch.Generator().manual_seed(seed)
-    e, q, v = cfg["eva"], cfg["qformer"], cfg["video"]
+    def __init__(self, seed):
+        self.g = torch.Generator().manual_seed(seed)
 
-    def rnd(*shape, std):
-        return torch.randn(*shape, generator=g) * std
+    def rnd(self, *shape, std):
+        return torch.randn(*shape, generator=self.g) * std
 
-    def weight(out, fan_in, *kernel):
-        return rnd(out, fan_in, *kernel, std=(fan_in * math.prod(kernel)) ** -0.5)
+    def weight(self, out, fan_in, *kernel):
+        return self.rnd(out, fan_in, *kernel, std=(fan_in * math.prod(kernel)) ** -0.5)
 
-    def bias(n):
-        return rnd(n, std=0.02)
+    def bias(self, n):
+        return self.rnd(n, std=0.02)
 
-    def table(*shape):
-        return rnd(*shape, std=0.5)
+    def table(self, *shape):
+        return self.rnd(*shape, std=0.5)
 
-    def ln(n):
-        return 1 + rnd(n, std=0.1), bias(n)
+    def ln(self, n):
+        return 1 + self.rnd(n, std=0.1), self.bias(n)
 
-    W, M, P = e["width"], e["mlp"], e["patch_size"]
-    tokens = (e["image_size"] // P) ** 2 + 1
-    eva = {"cls_token": table(1, 1, W), "pos_embed": table(1, tokens, W),
-           "patch_embed.proj.weight": weight(W, 3, P, P).half(), "patch_embed.proj.bias": bias(W).half()}
-    for i in range(e["depth"]):
-        p = f"blocks.{i}."
-        eva[p + "norm1.weight"], eva[p + "norm1.bias"] = ln(W)
-        eva[p + "attn.q_bias"], eva[p + "attn.v_bias"] = bias(W), bias(W)
-        eva[p + "attn.qkv.weight"] = weight(3 * W, W).half()
-        eva[p + "attn.proj.weight"], eva[p + "attn.proj.bias"] = weight(W, W).half(), bias(W).half()
-        eva[p + "norm2.weight"], eva[p + "norm2.bias"] = ln(W)
-        eva[p + "mlp.fc1.weight"], eva[p + "mlp.fc1.bias"] = weight(M, W).half(), bias(M).half()
-        eva[p + "mlp.fc2.weight"], eva[p + "mlp.fc2.bias"] = weight(W, M).half(), bias(W).half()
-
-    def qformer(prefix, c, enc, freq):
+    def qformer(self, prefix, c, enc, freq):
+        """LAVIS-named BERT Q-Former weights under `prefix` (cross-attention every `freq`-th layer)."""
+        weight, bias, ln = self.weight, self.bias, self.ln
         H, I = c["hidden"], c["intermediate"]
         sd = {}
         sd[prefix + "embeddings.LayerNorm.weight"], sd[prefix + "embeddings.LayerNorm.bias"] = ln(H)
@@ -342,12 +327,38 @@ def random_checkpoints(cfg, d_llm=4096, seed=7):
             sd[s + "output_query.LayerNorm.weight"], sd[s + "output_query.LayerNorm.bias"] = ln(H)
         return sd
 
+
+def random_checkpoints(cfg, d_llm=4096, seed=7):
+    """LAVIS-named random weights at `cfg` sizes: EVA Conv/Linear in fp16 like eva_vit_g.pth.
+
+    Drawn variance-preserving (`VariancePreserving`), so that the branch output really depends on its
+    input and storage loss cannot hide: with small-std weights the outputs become nearly
+    input-independent and any quantization error looks small.
+    """
+    r = VariancePreserving(seed)
+    rnd, weight, bias, table, ln = r.rnd, r.weight, r.bias, r.table, r.ln
+    e, q, v = cfg["eva"], cfg["qformer"], cfg["video"]
+
+    W, M, P = e["width"], e["mlp"], e["patch_size"]
+    tokens = (e["image_size"] // P) ** 2 + 1
+    eva = {"cls_token": table(1, 1, W), "pos_embed": table(1, tokens, W),
+           "patch_embed.proj.weight": weight(W, 3, P, P).half(), "patch_embed.proj.bias": bias(W).half()}
+    for i in range(e["depth"]):
+        p = f"blocks.{i}."
+        eva[p + "norm1.weight"], eva[p + "norm1.bias"] = ln(W)
+        eva[p + "attn.q_bias"], eva[p + "attn.v_bias"] = bias(W), bias(W)
+        eva[p + "attn.qkv.weight"] = weight(3 * W, W).half()
+        eva[p + "attn.proj.weight"], eva[p + "attn.proj.bias"] = weight(W, W).half(), bias(W).half()
+        eva[p + "norm2.weight"], eva[p + "norm2.bias"] = ln(W)
+        eva[p + "mlp.fc1.weight"], eva[p + "mlp.fc1.bias"] = weight(M, W).half(), bias(M).half()
+        eva[p + "mlp.fc2.weight"], eva[p + "mlp.fc2.bias"] = weight(W, M).half(), bias(W).half()
+
     blip2 = {"query_tokens": table(1, 32, q["hidden"])}
     blip2["ln_vision.weight"], blip2["ln_vision.bias"] = ln(W)
-    blip2.update(qformer("Qformer.bert.", q, W, q["freq"]))
+    blip2.update(r.qformer("Qformer.bert.", q, W, q["freq"]))
     vl = {"video_query_tokens": table(1, 32, v["hidden"]), "video_frame_position_embedding.weight": table(32, v["hidden"]),
           "llama_proj.weight": weight(d_llm, v["hidden"]), "llama_proj.bias": bias(d_llm)}
-    vl.update(qformer("video_Qformer.bert.", v, q["hidden"], 1))
+    vl.update(r.qformer("video_Qformer.bert.", v, q["hidden"], 1))
     return eva, blip2, vl
 
 

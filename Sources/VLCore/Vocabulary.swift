@@ -90,6 +90,14 @@ public enum StageName: String, Sendable, CaseIterable, Codable {
     case visionQFormerOut = "vision.qformer.out"
     case videoQFormerOut = "video.qformer.out"
     case videoOut = "video.out"
+    /// The audio branch's input: log-mel clips [S, 1, mel, frames], normalized (spec §4.3).
+    case inputMel = "input.mel"
+    /// ImageBind's audio CLS token after the head's LayerNorm, [S, W] (the official `audio_feature`).
+    case audioEncoderCLS = "audio.encoder.cls"
+    /// ImageBind's audio embedding after projection, L2-normalize and × logit scale, [S, out_dim].
+    case audioEncoderOut = "audio.encoder.out"
+    case audioQFormerOut = "audio.qformer.out"
+    case audioOut = "audio.out"
     /// Token ids over the whole spliced sequence, as floats (−1 where an embedding block stands).
     case inputIDs = "input.ids"
     /// The decoder's input rows [L, d]: token embeddings, with soft prompts spliced between them.

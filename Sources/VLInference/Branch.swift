@@ -82,3 +82,25 @@ extension Branch {
         return x
     }
 }
+
+extension Weights {
+    /// y[R, out] = x[R, in] · W(prefix.weight)ᵀ + prefix.bias, for the branches' final projections
+    /// (`llama_proj`, `audio_llama_proj`). `x` must hold whole rows; `rows` is only for the error.
+    /// Cost: 2·R·in·out flops, one matrix of scratch.
+    func project(
+        _ x: [Float], prefix: TensorPrefix, in width: Int, out: Int, stage: StageName, rows: Int,
+        scratch: FloatBuffer, on context: ExecutionContext
+    ) throws(InferenceError) -> [Float] {
+        guard !x.isEmpty, x.count % width == 0 else { throw .inputShapeMismatch(stage: stage.rawValue, expected: [rows, width], count: x.count) }
+        let r = x.count / width
+        var y = [Float](repeating: 0, count: r * out)
+        let w = try matrix(prefix["weight"], rows: out, cols: width, into: scratch, on: context)
+        let b = try vector(prefix["bias"], shape: [out])
+        x.withUnsafeBufferPointer { xp in
+            y.withUnsafeMutableBufferPointer { yp in
+                Ops.linear(xp.baseAddress!, rows: r, in: width, weight: w, bias: b, out: out, into: yp.baseAddress!, on: context)
+            }
+        }
+        return y
+    }
+}

@@ -109,20 +109,9 @@ public struct EVAViT: Sendable {
                 h, rows: M, in: W, weight: try weights.matrix("\(b).attn.proj.weight", rows: W, cols: W, into: scratch, on: context),
                 bias: try weights.vector("\(b).attn.proj.bias", shape: [W]), out: W, into: tmp, on: context)
             Ops.add(x, tmp, count: M * W, on: context)
-            // h = LN2(x)                                              [M, W]
-            Ops.layerNorm(
-                x, rows: M, dim: W, weight: try weights.vector("\(b).norm2.weight", shape: [W]),
-                bias: try weights.vector("\(b).norm2.bias", shape: [W]), eps: c.lnEps, into: h, on: context)
-            // tmp = GELU(h · W1ᵀ + b1)                                [M, MLP]
-            Ops.linear(
-                h, rows: M, in: W, weight: try weights.matrix("\(b).mlp.fc1.weight", rows: c.mlp, cols: W, into: scratch, on: context),
-                bias: try weights.vector("\(b).mlp.fc1.bias", shape: [c.mlp]), out: c.mlp, into: tmp, on: context)
-            Ops.gelu(tmp, count: M * c.mlp, on: context)
-            // x += tmp · W2ᵀ + b2                                     [M, W]  (through h: tmp is the input)
-            Ops.linear(
-                tmp, rows: M, in: c.mlp, weight: try weights.matrix("\(b).mlp.fc2.weight", rows: W, cols: c.mlp, into: scratch, on: context),
-                bias: try weights.vector("\(b).mlp.fc2.bias", shape: [W]), out: W, into: h, on: context)
-            Ops.add(x, h, count: M * W, on: context)
+            // x += MLP(LN2(x))                                       [M, W]
+            try weights.preNormMLP(
+                block: b, x: x, rows: M, width: W, hidden: c.mlp, eps: c.lnEps, h: h, hiddenBuffer: tmp, scratch: scratch, on: context)
         }
 
         // 4. All N tokens of the last block; no final norm (ln_vision follows, in VideoBranch).

@@ -145,19 +145,8 @@ public struct VideoBranch: Branch {
 
     /// [Q', H] → llama_proj → [Q', d_llm].
     public func project(_ video: [Float], state: RunState, on context: ExecutionContext) throws(InferenceError) -> [Float] {
-        let H = videoQFormer.config.hidden
-        guard video.count % H == 0 else {
-            throw .inputShapeMismatch(stage: StageName.videoOut.rawValue, expected: [videoQFormer.config.queries, H], count: video.count)
-        }
-        let rows = video.count / H
-        var out = [Float](repeating: 0, count: rows * llmHidden)
-        let w = try weights.matrix(TensorPrefix.videoProjection["weight"], rows: llmHidden, cols: H, into: state.scratch, on: context)
-        let b = try weights.vector(TensorPrefix.videoProjection["bias"], shape: [llmHidden])
-        video.withUnsafeBufferPointer { x in
-            out.withUnsafeMutableBufferPointer { y in
-                Ops.linear(x.baseAddress!, rows: rows, in: H, weight: w, bias: b, out: llmHidden, into: y.baseAddress!, on: context)
-            }
-        }
-        return out
+        try weights.project(
+            video, prefix: .videoProjection, in: videoQFormer.config.hidden, out: llmHidden, stage: .videoOut,
+            rows: videoQFormer.config.queries, scratch: state.scratch, on: context)
     }
 }

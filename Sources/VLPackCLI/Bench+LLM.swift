@@ -71,7 +71,7 @@ extension Bench {
                 prefill.append(p)
                 decode.append(d)
             }
-            let peakRSS = Bench.Vision.peakRSSBytes()
+            let peakRSS = Bench.peakRSSBytes()
             let pp = Double(promptTokens) / prefill.sorted()[runs / 2], tg = Double(genTokens) / decode.sorted()[runs / 2]
             // Bytes one decoding step streams: every llm tensor but the embedding table (one row of it).
             let llmTensors = decoder.weights.pack.tensors.filter { ComponentName.owner(ofTensor: $0.name) == .llm && $0.name != TensorPrefix.tokenizerTensor }

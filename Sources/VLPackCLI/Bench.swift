@@ -13,10 +13,12 @@ struct Bench: ParsableCommand {
             vision FILE: time the vision branch's forward pass on T frames, with GFLOP/s against the GEMM \
             rate measured in the same run and the peak RSS.
 
+            audio FILE: the same for the audio branch on S log-mel clips.
+
             llm FILE: time the LLM decoder's prefill and one-token decoding (llama-bench's pp and tg), with \
             the weight bytes streamed per second against the memory bandwidth measured in the same run.
             """,
-        subcommands: [Open.self, Vision.self, LLM.self]
+        subcommands: [Open.self, Vision.self, Audio.self, LLM.self]
     )
 
     struct Open: ParsableCommand {

@@ -51,9 +51,10 @@ struct Quantize: ParsableCommand {
         discussion: """
             Each tensor's type follows its role (Formats/QUANT_POLICY.md): norms, biases, position \
             embeddings, query/cls tokens and patch embeddings stay float; linear weights take the recipe's \
-            type; in the 4-bit recipes the LLM's output head, token embeddings and (q4_k_m) llama.cpp's \
-            sensitive attn.v/mlp.down layers and the video/audio adapters (2-layer Q-Former, llama_proj) \
-            take Q6_K. A row length the type's block does not divide falls \
+            type in the LLM; in the 4-bit recipes the LLM's output head, token embeddings and (q4_k_m) \
+            llama.cpp's sensitive attn.v/mlp.down layers take Q6_K. Every matrix of the modality branches \
+            (EVA, the Q-Formers, ImageBind's audio tower, the projections) takes Q8_0 in every recipe: 4-bit \
+            towers miss the storage-loss targets. A row length the type's block does not divide falls \
             back (Q4_K → Q4_1, Q6_K → Q8_0, else kept) and the reason says so. The chosen type, the reason \
             and the measured error of every tensor are recorded in the output's tensor table.
 

@@ -126,14 +126,27 @@ struct Verify: ParsableCommand {
             let names = Set(ref.file.entries.map(\.name))
             let hasLLM = names.contains(StageName.llmLogits.rawValue)
             var pass = true
-            // A reference with no LLM tensors is a vision reference (its errors say what it lacks).
-            if !hasLLM || VideoBranch.stageNames.contains(where: { names.contains($0.rawValue) }) {
-                let check = VisionReferenceCheck.check(try VideoBranch(weights: Weights(pack: pack)))
-                let results =
+            var branches: [BranchResults] = []
+            /// One branch's comparisons (and the embed output's), when the reference holds its stages.
+            func check<B: Branch>(_ make: () throws -> B) throws {
+                let check = ReferenceCheck(branch: try make())
+                let stageResults =
                     try check.run(reference: ref, state: check.branch.makeRunState(), on: context)
                     + (try embedding.map { try check.compare(embedding: ReferenceFile(path: $0), with: ref) } ?? [])
-                pass = VisionReferenceCheck.passes(results)
-                if json { output.append(("stages", .array(results.map(\.json)))) } else { print(Self.table(results, reference: reference)) }
+                pass = pass && check.passes(stageResults)
+                branches.append(BranchResults(output: check.output, results: stageResults))
+            }
+            func holds<B: Branch>(_: B.Type) -> Bool { B.stageNames.contains { names.contains($0.rawValue) } }
+            let hasAudio = holds(AudioBranch.self)
+            // A reference with no LLM or audio tensors is a vision reference (its errors say what it lacks).
+            if holds(VideoBranch.self) || (!hasLLM && !hasAudio) { try check { try VideoBranch(weights: Weights(pack: pack)) } }
+            if hasAudio { try check { try AudioBranch(weights: Weights(pack: pack)) } }
+            if !branches.isEmpty {
+                if json {
+                    output.append(("stages", .array(branches.flatMap(\.results).map(\.json))))
+                } else {
+                    print(Self.table(branches, reference: reference))
+                }
             }
             if hasLLM, let llm = try LLMReferenceCheck.run(decoder: LlamaDecoder(weights: Weights(pack: pack)), reference: ref, on: context) {
                 pass = pass && llm.pass
@@ -209,7 +222,14 @@ struct Verify: ParsableCommand {
             r.tolerance.name as NSString, rule as NSString, r.verdict as NSString)
     }
 
-    static func table(_ results: [StageResult], reference: String) -> String {
+    /// One branch's comparisons and the output where its storage loss is judged.
+    struct BranchResults {
+        let output: StageName
+        let results: [StageResult]
+    }
+
+    static func table(_ branches: [BranchResults], reference: String) -> String {
+        let results = branches.flatMap(\.results)
         var lines = [
             "reference: \(reference)",
             "stage                              input                                max_abs    rel_l2     cosine       tolerance              result",
@@ -232,16 +252,16 @@ struct Verify: ParsableCommand {
         let judged = results.filter(\.tolerance.judged)
         let failed = judged.filter { !$0.pass }.count
         let reported = results.count - judged.count
-        let note =
-            reported == 0
-            ? "" : " (\(reported) quantized intermediate stages reported, not judged: storage-loss targets apply at \(VisionReferenceCheck.output))"
+        let at = branches.map(\.output.rawValue).joined(separator: " and ")
+        let note = reported == 0 ? "" : " (\(reported) quantized intermediate stages reported, not judged: storage-loss targets apply at \(at))"
         if failed > 0 {
             lines.append("\(failed) of \(judged.count) judged stages FAIL\(note)")
-        } else if !VisionReferenceCheck.passes(results) {
-            lines.append("storage loss not judged: the reference lacks \(VisionReferenceCheck.output), where quantized weights are judged")
+        } else if let unjudged = branches.first(where: { !Verdict.passes($0.results, output: $0.output) }) {
+            lines.append("storage loss not judged: the reference lacks \(unjudged.output.rawValue), where quantized weights are judged")
         } else {
             lines.append("all \(judged.count) judged stages PASS\(note)")
         }
         return lines.joined(separator: "\n")
     }
+
 }

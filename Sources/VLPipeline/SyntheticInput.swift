@@ -1,11 +1,12 @@
 /// Fixed pseudo-random inputs for timing runs whose cost does not depend on the values: a 64-bit LCG
 /// (Knuth's MMIX constants) from a fixed state.
 public enum SyntheticInput {
-    /// CLIP-normalized frame values, uniform on [-2, 2] in steps of 0.001.
-    public static func frames(count: Int) -> [Float] {
+    /// Normalized input values (CLIP-normalized frames, normalized log-mel clips), uniform on [-2, 2]
+    /// in steps of 0.001.
+    public static func normalizedValues(count: Int) -> [Float] {
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         return (0..<count).map { _ in
-            Float(Int(next(&state) >> 40) % 4001 - 2000) / 1000  // [-2, 2]: the CLIP-normalized range
+            Float(Int(next(&state) >> 40) % 4001 - 2000) / 1000  // [-2, 2]: the range of normalized inputs
         }
     }
 

@@ -68,9 +68,15 @@ public enum QuantRecipe: String, Sendable, CaseIterable {
     /// `output.weight`; VLPack also protects the embeddings), else the base type.
     public var head: QuantType { self == .q8_0 ? .q8_0 : .q6_k }
 
-    /// The type of the sensitive layers (the LLM's `attn.v`, `mlp.down` of the layers `usesMoreBits`
-    /// picks, and the modality adapters), when the recipe protects them.
+    /// The type of the LLM's sensitive layers (`attn.v`, `mlp.down` of the layers `usesMoreBits`
+    /// picks), when the recipe protects them.
     public var sensitive: QuantType? { self == .q4_k_m ? .q6_k : nil }
+
+    /// The type of every matrix of the modality branches (encoder towers, Q-Formers, projections):
+    /// Q8_0 in every recipe, as llama.cpp users keep multimodal projectors at F16/Q8_0. Each branch
+    /// is a chain of 40+ layers whose 4-bit errors compound and are not averaged out downstream
+    /// (full-size measurement in Formats/QUANT_POLICY.md §3); the branches are ~10 % of a file.
+    public var branch: QuantType { .q8_0 }
 
     /// llama.cpp's `use_more_bits(i, n)`: the first and last eighth of the layers and every third
     /// one between them.
@@ -198,8 +204,8 @@ public struct QuantPolicy: Sendable {
         case .tokenEmbedding, .outputHead:
             return (recipe.head, "role: \(role.rawValue) → \(recipe.head.rawValue)")
         default:
-            if let sensitive = recipe.sensitive, Self.adapterPrefixes.contains(where: { $0.contains(name) }) {
-                return (sensitive, "sensitive: modality adapter → \(sensitive.rawValue)")
+            if let owner = ComponentName.owner(ofTensor: name), owner != .llm {
+                return (recipe.branch, "modality branch (\(owner.rawValue)) → \(recipe.branch.rawValue)")
             }
             if let sensitive = recipe.sensitive, let layer = Self.llmLayer(of: name),
                 name.hasSuffix(".attn.v.weight") || name.hasSuffix(".mlp.down.weight"),
@@ -210,11 +216,6 @@ public struct QuantPolicy: Sendable {
             return (recipe.base, "role: linear → \(recipe.base.rawValue)")
         }
     }
-
-    /// The modality adapters: the 2-layer video/audio Q-Formers and `llama_proj`, through which every
-    /// frame's (or audio clip's) information reaches the LLM. ~1 % of a branch's weights; one Q4_K
-    /// matrix alone costs ~0.0025 cosine at `video.out` (full-size measurement in Docs/BENCHMARKS.md).
-    static let adapterPrefixes: [TensorPrefix] = [.videoQFormer, .videoProjection, .audioQFormer, .audioProjection]
 
     /// `i` for `llm.layers.{i}.…`.
     public static func llmLayer(of name: String) -> Int? {

@@ -86,7 +86,7 @@ public struct ReferenceCheck<B: Branch> {
             guard gotShape == wantShape else {
                 throw VerifyError.embeddingShapeMismatch(stage: name.rawValue, embedding: gotShape, reference: wantShape)
             }
-            let tolerance = index == 0 ? Tolerance.preprocessing : self.tolerance(at: name, reading: B.stages[0..<index])
+            let tolerance = index == 0 ? Tolerance.preprocessing(of: name) : self.tolerance(at: name, reading: B.stages[0..<index])
             results.append(
                 StageResult(
                     name: name.rawValue, input: "embedding", chained: index > 0,
@@ -94,6 +94,16 @@ public struct ReferenceCheck<B: Branch> {
         }
         guard !results.isEmpty else { throw VerifyError.noSharedStage }
         return results
+    }
+}
+
+extension ReferenceCheck {
+    /// A check judged at the branch's last stage (`video.out`, `audio.out`: what the LLM reads).
+    public init(branch: B) { self.init(branch: branch, output: B.stages[B.stages.count - 1].name) }
+
+    /// Every stage of `branch` against `reference`, on a fresh run state.
+    public static func run(branch: B, reference: ReferenceFile, on context: ExecutionContext = .standard) throws -> [StageResult] {
+        try ReferenceCheck(branch: branch).run(reference: reference, state: branch.makeRunState(), on: context)
     }
 }
 
@@ -111,7 +121,7 @@ public enum VisionReferenceCheck {
         branch: VideoBranch, reference: ReferenceFile,
         on context: ExecutionContext = .standard
     ) throws -> [StageResult] {
-        try check(branch).run(reference: reference, state: branch.makeRunState(), on: context)
+        try ReferenceCheck.run(branch: branch, reference: reference, on: context)
     }
 }
 

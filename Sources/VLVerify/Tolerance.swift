@@ -40,10 +40,10 @@ public struct Tolerance: Sendable, Equatable {
     /// The LLM's rule for weights that need `self` at a branch output.
     public var forLLM: Tolerance { self == .q8 ? .llmQ8 : self == .q4 ? .llmQ4KM : self }
 
-    /// Storage-loss targets are defined at a branch's output (`video.out`: what the LLM reads).
-    /// Before it, 4-bit noise compounds through EVA's 39 blocks and is then averaged out by the
-    /// Q-Formers' attention pooling (full size, random weights: EVA output cosine 0.985, `video.out`
-    /// 0.998), so an earlier stage of a quantized model is reported, not judged.
+    /// Storage-loss targets are defined at a branch's output (`video.out`, `audio.out`: what the LLM
+    /// reads). An earlier stage of a quantized model is reported, not judged: the Q-Formers' pooling
+    /// changes how the error reaches the output (full size, EVA in 4 bits: EVA output cosine 0.978,
+    /// `vision.qformer.out` 0.974, `video.out` 0.980), so only the output says what the LLM gets.
     public var reportedOnly: Tolerance { Tolerance(name: name, maxRelL2: nil, minCosine: nil, judged: false) }
 
     public func accepts(_ m: ErrorMetrics) -> Bool {
@@ -78,4 +78,11 @@ extension Tolerance {
     /// absolute difference from the official loader's pixels; after /255 and /std (≈0.27) that is ≈0.0073 in
     /// normalized units against values of RMS ≈1, so a relative L2 of 0.01.
     public static let preprocessing = Tolerance(name: "frames", maxRelL2: 1e-2, minCosine: nil)
+
+    /// Log-mel clips (`input.mel`): the media parity target is max abs ≤ 1e-3 and mean abs ≤ 1e-4
+    /// (normalized log-mel units, values of RMS ≈ 1) from the official loader; as one relative L2, 1e-3.
+    public static let melPreprocessing = Tolerance(name: "mel", maxRelL2: 1e-3, minCosine: nil)
+
+    /// The rule for a branch input computed by VLMedia.
+    public static func preprocessing(of input: StageName) -> Tolerance { input == .inputMel ? melPreprocessing : preprocessing }
 }

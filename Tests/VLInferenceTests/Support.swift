@@ -25,6 +25,22 @@ enum Samples {
     /// The `q8_0` and `q4_k_m` recipes (Formats/QUANT_POLICY.md) applied to `keep`.
     static let q8: String = requantize(keep, to: .q8_0, name: "q8_0")
     static let q4: String = requantize(keep, to: .q4_k_m, name: "q4_k_m")
+    /// `q4_k_m` with the towers (EVA, BLIP-2 Q-Former) forced to Q4_K (`--tensor-type 'vision\.=q4_k'`),
+    /// so that the 4-bit kernels serve them; the sample's rows fall back to Q4_1. The video adapters
+    /// stay Q8_0.
+    static let q4Towers: String = requantize(
+        keep, to: .q4_k_m, overrides: [TypeOverride(argument: "vision\\.=q4_k")!], name: "q4-towers")
+
+    /// The audio components (ImageBind's audio tower + the AL branch), stored, widened to F32, and
+    /// with the `q8_0` and `q4_k_m` recipes; an override puts the audio tower in 4 bits.
+    static let audioInputs = ["imagebind_huge.pth", "AL_tiny.pth"]
+    static let audioKeep: String = convert(dtype: .keep, name: "audio-keep", inputs: audioInputs)
+    static let audioF32: String = convert(dtype: .f32, name: "audio-f32", inputs: audioInputs)
+    static let audioQ8: String = requantize(audioKeep, to: .q8_0, name: "audio-q8_0")
+    static let audioQ4: String = requantize(audioKeep, to: .q4_k_m, name: "audio-q4_k_m")
+    static let audioQ4Tower: String = requantize(
+        audioKeep, to: .q4_k_m, overrides: [TypeOverride(argument: "audio\\.encoder\\.=q4_k")!], name: "audio-q4-tower")
+    static let audioReference = "\(root)/Fixtures/reference/sample_audio.safetensors"
 
     /// The sample LLM (`Fixtures/samples/llama-hf`, F16 weights) kept as stored, widened to F32, and
     /// quantized with the `q8_0`, `q4_0` and `q4_k_m` recipes.
@@ -57,17 +73,17 @@ enum Samples {
     }
 
     /// `source` quantized with `recipe`'s real policy, as `vlpack quantize` does.
-    static func requantize(_ source: String, to recipe: QuantRecipe, name: String) -> String {
+    static func requantize(_ source: String, to recipe: QuantRecipe, overrides: [TypeOverride] = [], name: String) -> String {
         let out = "\(folder)/sample-\(name).vlpack"
         do {
-            try requantize(source, to: recipe, output: out)
+            try requantize(source, to: recipe, overrides: overrides, output: out)
         } catch {
             fatalError("quantizing failed: \(error)")
         }
         return out
     }
 
-    static func requantize(_ source: String, to recipe: QuantRecipe, output: String) throws {
-        _ = try QuantizationSession(policy: QuantPolicy(recipe: recipe), threads: 2).quantize(VLPackFile(path: source), output: output)
+    static func requantize(_ source: String, to recipe: QuantRecipe, overrides: [TypeOverride] = [], output: String) throws {
+        _ = try QuantizationSession(policy: QuantPolicy(recipe: recipe, overrides: overrides), threads: 2).quantize(VLPackFile(path: source), output: output)
     }
 }

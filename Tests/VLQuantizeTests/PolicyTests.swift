@@ -33,8 +33,9 @@ import VLTestSamples
         #expect(d["llm.norm.weight"]?.chosen == nil)
     }
 
-    @Test func visionTowerFallsBackFromQ4KToQ4_1() throws {
-        let d = try Self.decisions(.q4_k_m)
+    /// The Q4_K fallback, reached through an override now that no recipe puts the towers in 4 bits.
+    @Test func q4KFallsBackToQ4_1OnShortRows() throws {
+        let d = try Self.decisions(.q4_k_m, overrides: [TypeOverride(argument: "vision\\.encoder\\.=q4_k")!])
         let qkv = try #require(d["vision.encoder.blocks.0.attn.qkv.weight"])
         #expect(qkv.requested == .q4_k)
         #expect(qkv.chosen == .q4_1)
@@ -43,20 +44,21 @@ import VLTestSamples
         #expect(d["vision.encoder.blocks.0.attn.qkv.weight"].map { $0.storage } == .blocks(.q4_1))
     }
 
-    /// q4_k_m protects the video/audio adapters (2-layer Q-Formers and llama_proj) with Q6_K; the
-    /// sample's adapter rows (96, 128 and 192 wide) fall back to Q8_0.
-    @Test(arguments: ["video", "audio"])
-    func q4KMProtectsTheModalityAdapters(branch: String) throws {
-        let d = try Self.decisions(.q4_k_m)
-        let adapters = d.values.filter { ($0.name.hasPrefix("\(branch).qformer.") || $0.name.hasPrefix("\(branch).proj.")) && $0.requested != nil }
-        #expect(!adapters.isEmpty)
-        for a in adapters {
-            #expect(a.requested == .q6_k, "\(a.name)")
-            #expect(a.chosen == .q6_k || a.chosen == .q8_0, "\(a.name)")
-            #expect(a.reason.hasPrefix("sensitive: modality adapter → Q6_K"), "\(a.name): \(a.reason)")
+    /// Every recipe keeps every matrix of the modality branches (towers, Q-Formers, projections) at
+    /// Q8_0; only the LLM takes the recipe's 4-bit types.
+    @Test(arguments: QuantRecipe.allCases)
+    func branchMatricesStayQ8_0(recipe: QuantRecipe) throws {
+        let d = try Self.decisions(recipe)
+        let branchMatrices = d.values.filter { ComponentName.owner(ofTensor: $0.name).map { $0 != .llm } ?? false && $0.requested != nil }
+        for component in ComponentName.allCases where component != .llm {
+            #expect(branchMatrices.contains { ComponentName.owner(ofTensor: $0.name) == component }, "\(component.rawValue)")
         }
-        // The other recipes have no sensitive layers.
-        #expect(try Self.decisions(.q4_0)["\(branch).proj.weight"]?.chosen == .q4_0)
+        for m in branchMatrices {
+            #expect(m.requested == .q8_0, "\(m.name)")
+            #expect(m.chosen == .q8_0, "\(m.name)")
+            let owner = ComponentName.owner(ofTensor: m.name)?.rawValue ?? "?"
+            #expect(m.reason == "modality branch (\(owner)) → Q8_0", "\(m.name): \(m.reason)")
+        }
     }
 
     @Test func floatRolesStayFloat() throws {
@@ -85,7 +87,7 @@ import VLTestSamples
         let q4 = try Self.decisions(.q4_0)
         #expect(q4["llm.layers.1.attn.v.weight"]?.chosen == .q4_0)
         #expect(q4["llm.lm_head.weight"]?.chosen == .q6_k)
-        #expect(q4["vision.encoder.blocks.0.attn.qkv.weight"]?.chosen == .q4_0)
+        #expect(q4["llm.layers.0.mlp.up.weight"]?.chosen == .q4_0)
     }
 
     @Test func overridesLastMatchWinsAndKeepBeatsThem() throws {
