@@ -16,6 +16,8 @@ let package = Package(
         .executable(name: "fuzz-tokenizer-model", targets: ["FuzzTokenizerModel"]),
         .executable(name: "fuzz-json", targets: ["FuzzJSON"]),
         .executable(name: "fuzz-tokenizer-encode", targets: ["FuzzTokenizer"]),
+        // Audio preprocessing timings for Docs/BENCHMARKS.md (scripts/bench_audio.py drives it).
+        .executable(name: "vlmedia-audio-bench", targets: ["VLAudioBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -80,6 +82,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        .executableTarget(name: "VLAudioBench", dependencies: ["VLMedia"]),
         .executableTarget(name: "FuzzPickle", dependencies: ["VLPickle", "VLTorch"]),
         .executableTarget(name: "FuzzZip", dependencies: ["VLTorch"]),
         .executableTarget(name: "FuzzSafetensors", dependencies: ["VLSafetensors"]),

@@ -26,84 +26,26 @@ pytorchvideo==0.1.5 av`, then remove torchaudio/lib/*.so.)
 Writes reference/audio/<stem>.safetensors (f32 tensors, metadata strings) and
 reference/audio/{resampler,fbank}.safetensors (synthetic inputs and torchaudio's outputs).
 """
-import ast
-import importlib.util
 import json
-import logging
 import math
 import os
-import types
+import sys
 
 import av
-import numpy as np
 import torch
 import torchaudio
-import torchaudio.compliance.kaldi
 import torchaudio.functional
 from safetensors.torch import save_file
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from official_audio import clip_sampling, official, pyav_load  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "reference", "audio")
 os.makedirs(OUT, exist_ok=True)
-OFFICIAL = "/work/Video-LLaMA/video_llama/models/ImageBind/data.py"
 torch.set_num_threads(2)
 
-spec = importlib.util.spec_from_file_location(
-    "clip_sampling", os.path.join(os.path.dirname(importlib.util.find_spec("pytorchvideo").origin), "data", "clip_sampling.py"))
-clip_sampling = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(clip_sampling)
 
-
-def pyav_load(path):
-    """torchaudio 0.12.1's ffmpeg load path (see the module comment)."""
-    with av.open(path) as container:
-        stream = container.streams.best("audio")
-        if stream is None:
-            raise RuntimeError(f"{path}: no audio stream")
-        resampler = None
-        chunks = []
-        for frame in container.decode(stream):
-            if resampler is None:
-                resampler = av.AudioResampler(format="fltp", layout=frame.layout, rate=frame.sample_rate)
-            for out in resampler.resample(frame):
-                chunks.append(out.to_ndarray())
-        for out in resampler.resample(None):
-            chunks.append(out.to_ndarray())
-        return torch.from_numpy(np.concatenate(chunks, axis=1).astype(np.float32)), stream.sample_rate
-
-
-class _Normalize:
-    """torchvision's `transforms.Normalize(mean, std)` on a tensor, as torchvision.transforms.functional
-    .normalize computes it (torchvision is not installed here): mean/std as tensors of the input's
-    dtype, `tensor.sub(mean).div(std)`."""
-
-    def __init__(self, mean, std):
-        self.mean, self.std = mean, std
-
-    def __call__(self, tensor):
-        mean = torch.as_tensor(self.mean, dtype=tensor.dtype)
-        std = torch.as_tensor(self.std, dtype=tensor.dtype)
-        return tensor.clone().sub_(mean).div_(std)
-
-
-transforms = types.SimpleNamespace(Normalize=_Normalize)
-
-
-def official_functions():
-    """exec the official function texts with the names they use."""
-    tree = ast.parse(open(OFFICIAL).read())
-    wanted = {"waveform2melspec", "get_clip_timepoints", "load_and_transform_audio_data"}
-    nodes = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in wanted]
-    nodes += [n for n in tree.body if isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "DEFAULT_AUDIO_FRAME_SHIFT_MS" for t in n.targets)]
-    assert len(nodes) == 4
-    shim = types.SimpleNamespace(load=pyav_load, functional=torchaudio.functional, compliance=torchaudio.compliance)
-    ns = {"torch": torch, "torchaudio": shim, "logging": logging, "math": math, "transforms": transforms,
-          "ConstantClipsPerVideoSampler": clip_sampling.ConstantClipsPerVideoSampler}
-    exec(compile(ast.Module(body=nodes, type_ignores=[]), OFFICIAL, "exec"), ns)
-    return ns
-
-
-official = official_functions()
 RELEASED = dict(num_mel_bins=128, target_length=204, clip_duration=2, clips_per_video=8)
 TINY = dict(num_mel_bins=32, target_length=44, clip_duration=2, clips_per_video=8)
 STRIDE = 29  # subsample stride for the released-settings mel of all but sample_av.mp4

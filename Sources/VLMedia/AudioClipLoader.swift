@@ -28,34 +28,37 @@ public struct AudioClipLoader: Sendable {
         let sampler = try ClipSampler(clipDuration: settings.clipDuration, clipsPerVideo: settings.clipsPerVideo, sampleRate: settings.sampleRate)
         let fbank = try KaldiFbank(sampleRate: settings.sampleRate, melBins: settings.melBins)
         let decoder = AudioDecoder(path: path)
-        let audio = try decoder.decode(resamplingTo: settings.sampleRate)
+        var audio = try decoder.decode(resamplingTo: settings.sampleRate)
         let clips = try sampler.clips(sampleCount: audio.frameCount, path: path)
-        let inputs = try Self.shiftedClips(audio, clips: clips, minimum: fbank.windowSize, path: path)
+        let inputs = try Self.shiftedClips(&audio, clips: clips, minimum: fbank.windowSize, path: path)
         let (values, frames) = Self.melSpectrograms(inputs, fbank: fbank, settings: settings, threads: threads)
         return MelClips(
             settings: settings, values: values, clips: clips, sourceSampleRate: audio.sourceSampleRate, sampleCount: audio.frameCount, frameCounts: frames)
     }
 
     /// `waveform -= waveform.mean()` for each clip view in order, over all channels of the clip's
-    /// range; returns each clip's channel 0 right after its own shift (what its fbank reads).
-    static func shiftedClips(_ audio: DecodedAudio, clips: [AudioClip], minimum: Int, path: String) throws(MediaError) -> [[Float]] {
-        var wave = audio.samples
+    /// range, in place in `audio` (as the official loader shifts its waveform); returns each clip's
+    /// channel 0 right after its own shift (what its fbank reads). Throws `.audioTooShort` for a clip
+    /// shorter than `minimum` samples.
+    public static func shiftedClips(_ audio: inout DecodedAudio, clips: [AudioClip], minimum: Int, path: String) throws(MediaError) -> [[Float]] {
         let n = audio.frameCount, channels = audio.channelCount
         var out: [[Float]] = []
         for clip in clips {
             let r = clip.range
             guard r.count >= minimum else { throw .audioTooShort(path: path, samples: r.count, minimum: minimum) }
             var sum = 0.0
-            for c in 0..<channels { for i in r { sum += Double(wave[c * n + i]) } }
+            for c in 0..<channels { for i in r { sum += Double(audio.samples[c * n + i]) } }
             let mean = Float(sum / Double(r.count * channels))
-            for c in 0..<channels { for i in r { wave[c * n + i] -= mean } }
-            out.append(Array(wave[r]))
+            for c in 0..<channels { for i in r { audio.samples[c * n + i] -= mean } }
+            out.append(Array(audio.samples[r]))
         }
         return out
     }
 
-    /// fbank, transpose, pad/truncate and normalize each clip into `[clips, 1, bins, target]`.
-    static func melSpectrograms(_ inputs: [[Float]], fbank: KaldiFbank, settings: MelSettings, threads: Int) -> ([Float], [Int]) {
+    /// fbank, transpose, pad/truncate and normalize each clip's (already mean-shifted) channel-0
+    /// samples into `[clips, 1, bins, target]`; also returns each clip's frame count. Clips run on up to
+    /// `threads` threads, each with its own FFT context.
+    public static func melSpectrograms(_ inputs: [[Float]], fbank: KaldiFbank, settings: MelSettings, threads: Int) -> ([Float], [Int]) {
         let bins = settings.melBins, target = settings.targetLength
         let mean = settings.mean, std = settings.std
         let padValue = (Float(0) - mean) / std

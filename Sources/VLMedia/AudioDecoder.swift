@@ -25,13 +25,14 @@ public struct AudioDecoder: Sendable {
             if channels.isEmpty { channels = Array(repeating: [], count: planes.count) }
             for c in 0..<planes.count { channels[c].append(contentsOf: planes[c]) }
         }
-        return try assemble(channels, rate: rate, source: rate, count: count)
+        return try assemble(consume channels, rate: rate, source: rate, count: count)
     }
 
     /// The waveform at `rate` Hz: `Resampler` (torchaudio's resample) applied per channel as the
     /// samples are decoded, or the native samples when the stream is already at `rate`.
     public func decode(resamplingTo rate: Int) throws(MediaError) -> DecodedAudio {
         var streams: [StreamingResampler] = []
+        let expectedSamples = try? expectedSampleCount()
         var pending: [[Float]] = []
         // Hand decoded samples to the resamplers in chunks, one channel per worker.
         func flush() {
@@ -54,7 +55,9 @@ public struct AudioDecoder: Sendable {
         let (source, _) = try decodeBlocks { (planes: [UnsafeBufferPointer<Float>], sourceRate: Int) throws(MediaError) in
             if streams.isEmpty {
                 let resampler = try Resampler(from: sourceRate, to: rate, path: path)
-                streams = Array(repeating: StreamingResampler(resampler), count: planes.count)
+                var stream = StreamingResampler(resampler)
+                if let expected = expectedSamples { stream.reserveOutput(forInput: expected) }
+                streams = Array(repeating: stream, count: planes.count)
                 pending = Array(repeating: [], count: planes.count)
             }
             for c in 0..<planes.count { pending[c].append(contentsOf: planes[c]) }
@@ -64,19 +67,43 @@ public struct AudioDecoder: Sendable {
         var channels: [[Float]] = []
         channels.reserveCapacity(streams.count)
         for c in 0..<streams.count { channels.append(streams[c].finish()) }
-        return try assemble(channels, rate: rate, source: source, count: channels.first?.count ?? 0)
+        let count = channels.first?.count ?? 0
+        return try assemble(consume channels, rate: rate, source: source, count: count)
     }
 
     /// Native samples per channel gathered before the resamplers run (a few hundred KB).
     static let chunk = 1 << 16
 
-    private func assemble(_ channels: [[Float]], rate: Int, source: Int, count: Int) throws(MediaError) -> DecodedAudio {
+    /// Concatenates the channels into `[C, N]`, releasing each channel once copied (peak: the result
+    /// plus one channel).
+    private func assemble(_ channels: consuming [[Float]], rate: Int, source: Int, count: Int) throws(MediaError) -> DecodedAudio {
         guard count > 0, !channels.isEmpty else { throw .noAudioSamples(path: path) }
-        guard Checked.multiply(count, channels.count) != nil else { throw .lengthOverflow(path: path, what: "the sample count") }
+        guard let total = Checked.multiply(count, channels.count) else { throw .lengthOverflow(path: path, what: "the sample count") }
         var samples: [Float] = []
-        samples.reserveCapacity(count * channels.count)
-        for c in channels { samples.append(contentsOf: c) }
-        return DecodedAudio(sampleRate: rate, sourceSampleRate: source, channelCount: channels.count, frameCount: count, samples: samples)
+        samples.reserveCapacity(total)
+        let channelCount = channels.count
+        for c in 0..<channelCount {
+            samples.append(contentsOf: channels[c])
+            channels[c] = []
+        }
+        return DecodedAudio(sampleRate: rate, sourceSampleRate: source, channelCount: channelCount, frameCount: count, samples: samples)
+    }
+
+    /// The container's estimate of the samples per channel (duration × rate), used only to size
+    /// buffers; `nil` when it has none or it is implausible.
+    func expectedSampleCount() throws(MediaError) -> Int? {
+        let input = try MediaInput(path: path)
+        let (_, stream, _) = try input.bestAudioStream()
+        let tb = stream.pointee.time_base, rate = Double(stream.pointee.codecpar.pointee.sample_rate)
+        var seconds = 0.0
+        if stream.pointee.duration > 0, tb.den > 0 {
+            seconds = Double(stream.pointee.duration) * Double(tb.num) / Double(tb.den)
+        } else if input.context.pointee.duration > 0 {
+            seconds = Double(input.context.pointee.duration) / Double(AV_TIME_BASE)
+        }
+        let estimate = seconds * rate
+        guard estimate.isFinite, estimate > 0, estimate < 1e10 else { return nil }
+        return Int(estimate) + 8192
     }
 
     /// Runs `body` on every decoded frame's samples as planar float (one buffer per channel, valid

@@ -21,6 +21,12 @@ public struct StreamingResampler: Sendable {
     /// The input samples pushed so far.
     public var count: Int { inputCount }
 
+    /// Reserves room for the output of `count` input samples (a sizing hint; wrong values only cost
+    /// reallocations).
+    public mutating func reserveOutput(forInput count: Int) {
+        if let n = resampler.outputCount(for: count), n > output.capacity, n < 1 << 34 { output.reserveCapacity(n) }
+    }
+
     /// Appends input samples and computes every output frame they complete.
     public mutating func push(_ samples: UnsafeBufferPointer<Float>) {
         inputCount += samples.count
@@ -32,13 +38,17 @@ public struct StreamingResampler: Sendable {
         drain()
     }
 
-    /// Ends the input: right padding, the last frames, and the cut to `ceil(new·N/orig)`.
+    /// Ends the input: right padding, the last frames, and the cut to `ceil(new·N/orig)`. Hands the
+    /// output over (the stream keeps no reference to it, so it is not copied later).
     public mutating func finish() -> [Float] {
-        if resampler.inputRate == resampler.outputRate { return output }
-        pending.append(contentsOf: repeatElement(0, count: resampler.width + resampler.orig))
-        drain()
-        let keep = resampler.outputCount(for: inputCount) ?? output.count
-        if output.count > keep { output.removeLast(output.count - keep) }
+        if resampler.inputRate != resampler.outputRate {
+            pending.append(contentsOf: repeatElement(0, count: resampler.width + resampler.orig))
+            drain()
+            let keep = resampler.outputCount(for: inputCount) ?? output.count
+            if output.count > keep { output.removeLast(output.count - keep) }
+        }
+        pending = []
+        defer { output = [] }
         return output
     }
 

@@ -58,9 +58,12 @@ import Testing
     @Test func overlappingMeanSubtractionIsSequential() throws {
         let audio = try AudioDecoder(path: MediaFixtures.path("sample_av.mp4")).decode(resamplingTo: 16000)
         let clips = try ClipSampler(clipDuration: 2, clipsPerVideo: 8, sampleRate: 16000).clips(sampleCount: audio.frameCount)
-        let shifted = try AudioClipLoader.shiftedClips(audio, clips: clips, minimum: 400, path: "")
+        var shiftedAudio = audio
+        let shifted = try AudioClipLoader.shiftedClips(&shiftedAudio, clips: clips, minimum: 400, path: "")
+        #expect(shiftedAudio != audio)
         let fresh = try clips.map { clip in
-            try AudioClipLoader.shiftedClips(audio, clips: [clip], minimum: 400, path: "")[0]
+            var copy = audio
+            return try AudioClipLoader.shiftedClips(&copy, clips: [clip], minimum: 400, path: "")[0]
         }
         #expect(shifted[0] == fresh[0])
         #expect(shifted[7] != fresh[7])
