@@ -32,7 +32,7 @@ public struct AudioDecoder: Sendable {
     /// samples are decoded, or the native samples when the stream is already at `rate`.
     public func decode(resamplingTo rate: Int) throws(MediaError) -> DecodedAudio {
         var streams: [StreamingResampler] = []
-        let expectedSamples = try? expectedSampleCount()
+        var expectedSamples: Int? = nil
         var pending: [[Float]] = []
         // Hand decoded samples to the resamplers in chunks, one channel per worker.
         func flush() {
@@ -52,7 +52,7 @@ public struct AudioDecoder: Sendable {
             }
             for c in 0..<n { pending[c].removeAll(keepingCapacity: true) }
         }
-        let (source, _) = try decodeBlocks { (planes: [UnsafeBufferPointer<Float>], sourceRate: Int) throws(MediaError) in
+        let (source, _) = try decodeBlocks(expected: { expectedSamples = $0 }) { (planes: [UnsafeBufferPointer<Float>], sourceRate: Int) throws(MediaError) in
             if streams.isEmpty {
                 let resampler = try Resampler(from: sourceRate, to: rate, path: path)
                 var stream = StreamingResampler(resampler)
@@ -91,9 +91,7 @@ public struct AudioDecoder: Sendable {
 
     /// The container's estimate of the samples per channel (duration × rate), used only to size
     /// buffers; `nil` when it has none or it is implausible.
-    func expectedSampleCount() throws(MediaError) -> Int? {
-        let input = try MediaInput(path: path)
-        let (_, stream, _) = try input.bestAudioStream()
+    private static func expectedSampleCount(_ input: MediaInput, _ stream: UnsafeMutablePointer<AVStream>) -> Int? {
         let tb = stream.pointee.time_base, rate = Double(stream.pointee.codecpar.pointee.sample_rate)
         var seconds = 0.0
         if stream.pointee.duration > 0, tb.den > 0 {
@@ -108,9 +106,13 @@ public struct AudioDecoder: Sendable {
 
     /// Runs `body` on every decoded frame's samples as planar float (one buffer per channel, valid
     /// only during the call) and the stream's rate. Returns the rate and samples per channel.
-    func decodeBlocks(_ body: ([UnsafeBufferPointer<Float>], Int) throws(MediaError) -> Void) throws(MediaError) -> (rate: Int, count: Int) {
+    /// `expected` first receives the container's estimate of the samples per channel, if any.
+    func decodeBlocks(
+        expected: (Int?) -> Void = { _ in }, _ body: ([UnsafeBufferPointer<Float>], Int) throws(MediaError) -> Void
+    ) throws(MediaError) -> (rate: Int, count: Int) {
         let input = try MediaInput(path: path)
         let (streamIndex, stream, codec) = try input.bestAudioStream()
+        expected(Self.expectedSampleCount(input, stream))
         let decoder = try Decoder(path: path, stream: stream, codec: codec)
         let packet = Packet(), frame = Frame()
         var converter: SampleFormatConverter? = nil

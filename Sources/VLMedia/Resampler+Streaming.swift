@@ -1,7 +1,8 @@
 /// `Resampler` applied to a signal that arrives in pieces (one decoded frame at a time), so a long
 /// file never needs its whole native-rate waveform in memory. The output equals the one-shot result
 /// bit for bit: output frame i only needs padded input `[i·orig, i·orig + taps)`, and each frame is
-/// computed, with the same dot product, as soon as that much input has arrived.
+/// computed, with the same dot product over the phase's `support` taps, as soon as that much input
+/// has arrived.
 ///
 /// Memory: the output plus at most `taps + pushed-chunk` pending input samples (compacted as frames
 /// complete). Not thread-safe; one per channel.
@@ -53,7 +54,7 @@ public struct StreamingResampler: Sendable {
     }
 
     private mutating func drain() {
-        let taps = resampler.taps, orig = resampler.orig, new = resampler.new
+        let taps = resampler.taps, orig = resampler.orig, new = resampler.new, support = resampler.support
         let available = pending.count - start
         guard available >= taps else { return }
         let frames = (available - taps) / orig + 1
@@ -65,7 +66,10 @@ public struct StreamingResampler: Sendable {
                     guard let k = kernel.baseAddress, let x = input.baseAddress, let o = out.baseAddress else { return }
                     for i in 0..<frames {
                         let window = x + start + i * orig
-                        for p in 0..<new { o[first + i * new + p] = dot(k + p * taps, window, taps) }
+                        for p in 0..<new {
+                            let s = support[p]
+                            o[first + i * new + p] = dot(k + p * taps + s.lowerBound, window + s.lowerBound, s.count)
+                        }
                     }
                 }
             }

@@ -36,6 +36,8 @@ import Testing
         let r48 = try Resampler(from: 48000, to: 16000)
         #expect((r48.orig, r48.new, r48.width, r48.taps) == (3, 1, 19, 41))
         #expect(r.outputCount(for: 286_720) == 104_026)
+        #expect(r.support.map(\.count).max() ?? 0 <= 34)
+        #expect(r48.support.map(\.count).max() ?? 0 <= 37)
     }
 
     @Test func sameRateIsUntouched() throws {
