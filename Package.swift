@@ -16,6 +16,8 @@ let package = Package(
         .executable(name: "fuzz-tokenizer-model", targets: ["FuzzTokenizerModel"]),
         .executable(name: "fuzz-json", targets: ["FuzzJSON"]),
         .executable(name: "fuzz-tokenizer-encode", targets: ["FuzzTokenizer"]),
+        // Audio preprocessing timings for Docs/BENCHMARKS.md (scripts/bench_audio.py drives it).
+        .executable(name: "vlmedia-audio-bench", targets: ["VLAudioBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -67,8 +69,9 @@ let package = Package(
         .target(name: "VLGGUF", dependencies: ["VLCore", "VLQuant", "VLPackFormat", "VLConvert", "VLQuantize", "VLTokenizer"]),
         // JPEG decoding with libjpeg-turbo, as Pillow decodes (a C shim so libjpeg's longjmp stays in C).
         .target(name: "CVLJpeg", linkerSettings: [.linkedLibrary("jpeg")]),
-        // Video and image decoding and the official preprocessing (spec §4.1, §4.2).
-        .target(name: "VLMedia", dependencies: ["VLCore", "CFFmpeg", "CVLJpeg"]),
+        // Video, image and audio decoding and the official preprocessing (spec §4.1–§4.3).
+        // Optimized even in debug builds: the audio tests resample and fbank whole fixture files.
+        .target(name: "VLMedia", dependencies: ["VLCore", "CFFmpeg", "CVLJpeg"], swiftSettings: [.unsafeFlags(["-O"])]),
         // Generation shared by every decoder: parameters, transformers' logits warpers, seeded sampling, the loop.
         .target(name: "VLGeneration", dependencies: ["VLCore", "VLInference"]),
         // The library pipeline: media + model → every stage output (later the prompt and the answer).
@@ -79,6 +82,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        .executableTarget(name: "VLAudioBench", dependencies: ["VLMedia"]),
         .executableTarget(name: "FuzzPickle", dependencies: ["VLPickle", "VLTorch"]),
         .executableTarget(name: "FuzzZip", dependencies: ["VLTorch"]),
         .executableTarget(name: "FuzzSafetensors", dependencies: ["VLSafetensors"]),
@@ -102,7 +106,7 @@ let package = Package(
                     swiftSettings: [.unsafeFlags(["-O"])]),
         .testTarget(name: "VLCheckpointTests", dependencies: ["VLCheckpoint", "VLCore"]),
         .testTarget(name: "VLPackCLITests", dependencies: ["VLTestSupport", "VLCheckpoint", "VLSafetensors", "VLVerify", "VLCore"]),
-        .testTarget(name: "VLMediaTests", dependencies: ["VLMedia", "VLCore"]),
+        .testTarget(name: "VLMediaTests", dependencies: ["VLMedia", "VLSafetensors", "VLCore"]),
         .testTarget(name: "VLConvertTests", dependencies: ["VLTestSupport", "VLConvert", "VLCheckpoint", "VLPackFormat", "VLCore"]),
         .testTarget(name: "VLQuantizeTests", dependencies: ["VLTestSamples", "VLQuantize", "VLQuant", "VLConvert", "VLPackFormat", "VLCore"]),
         .testTarget(name: "VLTokenizerTests", dependencies: ["VLTestSamples", "VLTokenizer", "VLCore"]),

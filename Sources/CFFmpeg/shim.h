@@ -12,6 +12,9 @@
 #include <libavutil/opt.h>
 #include <libavutil/display.h>
 #include <libavutil/pixdesc.h>
+#include <libavutil/samplefmt.h>
+#include <libavutil/tx.h>
+#include <libavutil/mem.h>
 
 /* Swift does not import function-like macros: these restate them. */
 static inline int vlff_averror(int e) { return AVERROR(e); }

@@ -29,21 +29,35 @@ final class MediaInput {
 
     /// The stream libavformat ranks best for video (as decord and ffmpeg pick it), with its decoder.
     func bestVideoStream() throws(MediaError) -> (index: Int32, stream: UnsafeMutablePointer<AVStream>, decoder: UnsafePointer<AVCodec>) {
+        guard let best = try bestStream(AVMEDIA_TYPE_VIDEO) else { throw .noVideoStream(path: path) }
+        return best
+    }
+
+    /// The stream libavformat ranks best for audio (`av_find_best_stream`, as torchaudio's ffmpeg
+    /// path and the ffmpeg CLI pick it), with its decoder.
+    func bestAudioStream() throws(MediaError) -> (index: Int32, stream: UnsafeMutablePointer<AVStream>, decoder: UnsafePointer<AVCodec>) {
+        guard let best = try bestStream(AVMEDIA_TYPE_AUDIO) else { throw .noAudioStream(path: path) }
+        return best
+    }
+
+    /// `nil` when the file has no stream of `type`; `.unsupportedCodec` when it has one this build
+    /// cannot decode (AVERROR_DECODER_NOT_FOUND).
+    private func bestStream(_ type: AVMediaType) throws(MediaError) -> (index: Int32, stream: UnsafeMutablePointer<AVStream>, decoder: UnsafePointer<AVCodec>)?
+    {
         var decoder: UnsafePointer<AVCodec>? = nil
-        let found = av_find_best_stream(context, AVMEDIA_TYPE_VIDEO, -1, -1, &decoder, 0)
+        let found = av_find_best_stream(context, type, -1, -1, &decoder, 0)
         if found >= 0, let stream = context.pointee.streams[Int(found)], let decoder {
             return (found, stream, decoder)
         }
-        // AVERROR_DECODER_NOT_FOUND: a video stream exists but this build cannot decode it.
-        if found == vlff_averror_decoder_not_found(), let i = firstVideoStreamIndex(), let stream = context.pointee.streams[Int(i)] {
+        if found == vlff_averror_decoder_not_found(), let i = firstStreamIndex(type), let stream = context.pointee.streams[Int(i)] {
             let name = avcodec_get_name(stream.pointee.codecpar.pointee.codec_id).map { String(cString: $0) } ?? "?"
             throw .unsupportedCodec(path: path, codec: name)
         }
-        throw .noVideoStream(path: path)
+        return nil
     }
 
-    private func firstVideoStreamIndex() -> Int32? {
-        for i in 0..<Int(context.pointee.nb_streams) where context.pointee.streams[i]?.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_VIDEO {
+    private func firstStreamIndex(_ type: AVMediaType) -> Int32? {
+        for i in 0..<Int(context.pointee.nb_streams) where context.pointee.streams[i]?.pointee.codecpar.pointee.codec_type == type {
             return Int32(i)
         }
         return nil
@@ -149,4 +163,77 @@ final class ScaleContext {
 func planesAndStrides(_ f: AVFrame) -> (planes: [UnsafePointer<UInt8>?], strides: [Int32]) {
     let data = [f.data.0, f.data.1, f.data.2, f.data.3]
     return (data.map { $0.map { UnsafePointer($0) } }, [f.linesize.0, f.linesize.1, f.linesize.2, f.linesize.3])
+}
+
+/// A libswresample context that converts one sample format and channel layout to planar float at
+/// the **same** rate (no resampling: libswresample only reformats, with the exact scalings
+/// `s16 / 32768`, `s32 / 2³¹`, `(u8 − 128) / 128`, `(float)dbl`, as libavfilter's `aformat` — and so
+/// torchaudio's ffmpeg path — applies them).
+final class SampleFormatConverter {
+    let pointer: OpaquePointer
+    let format: Int32
+    let channels: Int32
+    let sampleRate: Int32
+
+    /// Configured from a decoded frame; `nil` if libswresample refuses.
+    init?(frame: UnsafePointer<AVFrame>) {
+        var ctx: OpaquePointer? = nil
+        var layout = AVChannelLayout()
+        defer { av_channel_layout_uninit(&layout) }
+        if frame.pointee.ch_layout.order == AV_CHANNEL_ORDER_UNSPEC {
+            av_channel_layout_default(&layout, frame.pointee.ch_layout.nb_channels)
+        } else {
+            guard withUnsafePointer(to: frame.pointee.ch_layout, { av_channel_layout_copy(&layout, $0) }) >= 0 else { return nil }
+        }
+        let rate = frame.pointee.sample_rate
+        let inFormat = AVSampleFormat(rawValue: frame.pointee.format)
+        let r = withUnsafeMutablePointer(to: &layout) { l in swr_alloc_set_opts2(&ctx, l, AV_SAMPLE_FMT_FLTP, rate, l, inFormat, rate, 0, nil) }
+        guard r >= 0, let ctx else { return nil }
+        pointer = ctx
+        format = frame.pointee.format
+        channels = frame.pointee.ch_layout.nb_channels
+        sampleRate = rate
+        guard swr_init(ctx) >= 0 else { return nil }
+    }
+
+    deinit {
+        var p: OpaquePointer? = pointer
+        swr_free(&p)
+    }
+}
+
+/// An `av_tx` forward real-to-complex DFT (`AV_TX_FLOAT_RDFT`, unscaled) of `length` floats, with
+/// its own aligned input and output buffers (`length` reals in, `length/2 + 1` complex out). One per
+/// thread: the transform uses scratch space inside the context.
+final class RealFFT {
+    let length: Int
+    let context: OpaquePointer
+    let transform: av_tx_fn
+    let input: UnsafeMutablePointer<Float>
+    let output: UnsafeMutablePointer<AVComplexFloat>
+
+    init(length: Int) {
+        self.length = length
+        var ctx: OpaquePointer? = nil
+        var fn: av_tx_fn? = nil
+        var scale: Float = 1
+        let r = av_tx_init(&ctx, &fn, AV_TX_FLOAT_RDFT, 0, Int32(length), &scale, 0)
+        guard r >= 0, let ctx, let fn else { fatalError("av_tx_init(RDFT, \(length)): \(ffmpegErrorString(r))") }
+        context = ctx
+        transform = fn
+        guard let i = av_malloc(length * MemoryLayout<Float>.stride), let o = av_malloc((length / 2 + 1) * MemoryLayout<AVComplexFloat>.stride)
+        else { fatalError("av_malloc: out of memory") }
+        input = i.bindMemory(to: Float.self, capacity: length)
+        output = o.bindMemory(to: AVComplexFloat.self, capacity: length / 2 + 1)
+    }
+
+    /// Transforms `input` into `output`.
+    func run() { transform(context, output, input, MemoryLayout<Float>.stride) }
+
+    deinit {
+        var ctx: OpaquePointer? = context
+        av_tx_uninit(&ctx)
+        av_free(input)
+        av_free(output)
+    }
 }
