@@ -66,6 +66,13 @@ demo: release
 	    --embedding out/video-embedding.safetensors > out/verify.txt || { cat out/verify.txt; exit 1; }; \
 	  tail -1 out/verify.txt; \
 	done
+	@for m in $(DEMO_OUT) out/sample-q4_k_m.vlpack; do \
+	  echo "== embed the sample video with sound (Fixtures/media/sample_av.mp4) with $$m; verify every audio stage against Fixtures/reference/sample_audio.safetensors"; \
+	  $(BIN_RELEASE) embed $$m --video Fixtures/media/sample_av.mp4 -o out/av-embedding.safetensors > /dev/null || exit 1; \
+	  $(BIN_RELEASE) verify $$m --reference Fixtures/reference/sample_audio.safetensors \
+	    --embedding out/av-embedding.safetensors > out/verify.txt || { cat out/verify.txt; exit 1; }; \
+	  grep -E "^(input.mel|audio.out) .*embed output" out/verify.txt; tail -1 out/verify.txt; \
+	done
 	@echo "== the sample LLM: tokenize a prompt, generate greedily, verify against Fixtures/reference/sample_llm.safetensors"
 	@$(BIN_RELEASE) convert $(SAMPLES)/llama-hf --dtype f32 -o out/llm-f32.vlpack > /dev/null
 	$(BIN_RELEASE) tokenize out/llm-f32.vlpack --text "$(LLM_PROMPT)" --bos | head -1

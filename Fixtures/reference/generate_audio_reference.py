@@ -20,11 +20,14 @@ official code runs without timm/torchvision.
 
 Modes:
   sample (default): Fixtures/samples/imagebind_huge.pth + AL_tiny.pth → sample_audio.safetensors.
-      The input is `input.mel` of `--mel-from FILE` (a reference holding the official loader's clips of a
-      real file), else seeded N(0, 1) clips at the sample's mel × frames.
+      The input is the official loader's clips of Fixtures/media/sample_av.mp4 at the sample's settings
+      (32 mel × 44 frames, 8 clips of 2 s: `mel.tiny` in Fixtures/media/reference/audio, written by
+      Fixtures/media/make_audio_reference.py), so `vlpack embed --video sample_av.mp4` can be checked
+      end to end against it; `--mel-from seeded` uses N(0, 1) clips instead.
   --full DIR: variance-preserving random weights at the real ImageBind-huge audio / audio Q-Former
       sizes, written as DIR/imagebind_huge.pth (audio tower only) and DIR/AL_random.pth, plus
       DIR/full_audio.safetensors; convert them with `vlpack convert` (not committed).
+  --time DIR: time the official path on DIR's full-size checkpoints (8 clips, --threads).
 
 Run: /tmp/venv/bin/python Fixtures/reference/generate_audio_reference.py [--videollama DIR] [--full DIR]
 """
@@ -41,6 +44,7 @@ from safetensors.torch import load_file, save_file
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from generate_reference import HERE, SAMPLES, VariancePreserving, load_state, rel_l2, transformers_qformer  # noqa: E402
 
+DEFAULT_MEL = os.path.join(HERE, "..", "media", "reference", "audio", "sample_av.safetensors")
 SAMPLE = {"width": 96, "depth": 2, "heads": 2, "mel_bins": 32, "target_length": 44, "out_dim": 128,
           "qformer": {"hidden": 96, "heads": 2, "layers": 2, "intermediate": 192, "queries": 8}, "clips": 8}
 FULL = {"width": 768, "depth": 12, "heads": 12, "mel_bins": 128, "target_length": 204, "out_dim": 1024,
@@ -139,16 +143,44 @@ def seeded_mel(cfg, seed):
     return torch.randn(cfg["clips"], 1, cfg["mel_bins"], cfg["target_length"], generator=g)
 
 
+def time_full(folder, imagebind_model, threads, runs=5):
+    """Median of `runs` timed runs (after one warm-up) of mel → audio.out on 8 clips, float32, as the
+    official path computes it (`get_audio_feature` + audio Q-Former + projection)."""
+    import resource
+    import time
+    ib = load_state(os.path.join(folder, "imagebind_huge.pth"))
+    al = load_state(os.path.join(folder, "AL_random.pth"))
+    model = OfficialAudio(imagebind_model, ib, al, FULL)
+    del ib, al
+    mel = seeded_mel(FULL, 1234)
+    model.run(mel)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        model.run(mel)
+        times.append(time.perf_counter() - start)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"torch {torch.__version__}, {threads} threads, 8 clips: runs {' '.join(f'{x:.3f}' for x in times)} s, "
+          f"median {sorted(times)[runs // 2]:.3f} s, peak RSS {rss:.0f} MiB")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--videollama", default="/work/Video-LLaMA", help="the official Video-LLaMA checkout")
     ap.add_argument("--full", metavar="DIR", help="full-size random weights and reference into DIR")
-    ap.add_argument("--mel-from", metavar="FILE", help="take input.mel from this safetensors file")
+    ap.add_argument("--mel-from", metavar="FILE", default=DEFAULT_MEL,
+                    help="take the clips from this safetensors file (default: the official loader's clips of "
+                         "Fixtures/media/sample_av.mp4 at the sample's settings); 'seeded' for N(0, 1) clips")
+    ap.add_argument("--mel-key", default="mel.tiny", help="the tensor of --mel-from holding the clips")
     ap.add_argument("--out", metavar="FILE", help="output (default sample_audio.safetensors / DIR/full_audio.safetensors)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--time", metavar="DIR", help="time the official path on DIR's full-size checkpoints (8 clips)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     imagebind_model = official_imagebind(args.videollama)
+    if args.time:
+        time_full(args.time, imagebind_model, args.threads)
+        return
 
     if args.full:
         cfg = FULL
@@ -163,7 +195,8 @@ def main():
         al = load_state(os.path.join(SAMPLES, "AL_tiny.pth"))
         out_path = args.out or os.path.join(HERE, "sample_audio.safetensors")
 
-    mel = load_file(args.mel_from)["input.mel"] if args.mel_from else seeded_mel(cfg, 1234)
+    from_file = args.mel_from != "seeded" and not args.full
+    mel = load_file(args.mel_from)[args.mel_key] if from_file else seeded_mel(cfg, 1234)
     model = OfficialAudio(imagebind_model, ib, al, cfg)
     ref = model.run(mel)
     # The output must depend on the input, or storage loss hides.
@@ -172,7 +205,7 @@ def main():
         print(f"input dependence {k:18s} rel. difference between two inputs {rel_l2(other[k], ref[k]):.3f}")
     meta = {"generator": "Fixtures/reference/generate_audio_reference.py",
             "implementation": "official ImageBindModel.get_audio_feature + transformers Blip2QFormerModel",
-            "torch": torch.__version__, "clips": str(mel.shape[0]), "mel_from": args.mel_from or "seeded N(0,1)"}
+            "torch": torch.__version__, "clips": str(mel.shape[0]), "mel_from": f"{os.path.relpath(args.mel_from, os.path.join(HERE, '..', '..'))}:{args.mel_key}" if from_file else "seeded N(0,1)"}
     save_file(ref, out_path, metadata=meta)
     print("wrote", out_path, {k: tuple(v.shape) for k, v in ref.items()})
 

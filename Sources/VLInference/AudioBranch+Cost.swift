@@ -1,7 +1,7 @@
 extension AudioBranch: BranchCost {
     /// Floating-point operations of the whole branch on `s` clips: every GEMM (2·M·N·K) and both
-    /// attention products; element-wise ops (< 1 %) not counted. At the released sizes ≈ 20.6 GFLOP
-    /// per clip (the audio tower), 165 GFLOP for 8 clips.
+    /// attention products; element-wise ops (< 1 %) not counted. At the released sizes ≈ 41 GFLOP
+    /// per clip (the audio tower), 328 GFLOP for 8 clips.
     public func flops(count s: Int) -> Double {
         let e = encoder.config
         let (N, W, P) = (Double(e.tokens), Double(e.width), Double(e.gridHeight * e.gridWidth))

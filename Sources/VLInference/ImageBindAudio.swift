@@ -10,7 +10,7 @@ import VLCore
 /// key/value pair (N + 1 = 230 keys for 229 queries). All S clips of a call go through every GEMM
 /// together (M = S·N rows).
 ///
-/// Cost per clip: ≈ 2·229·(4W² + 2·W·MLP)·12 + attention ≈ 21 GFLOP at the real size (8 clips ≈ 0.17
+/// Cost per clip: ≈ 2·229·(4W² + 2·W·MLP)·12 + attention ≈ 41 GFLOP at the real size (8 clips ≈ 0.33
 /// TFLOP). Memory: activations ≈ S·N·(W + W + 3W + 2W + MLP)·4 bytes (S = 8: 56 MB) + one weight
 /// matrix of scratch, in a `RunState`. The model is immutable and shared.
 public struct ImageBindAudio: Sendable {

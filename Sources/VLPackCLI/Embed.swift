@@ -7,7 +7,7 @@ import VLPipeline
 
 struct Embed: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Preprocess a video or image as Video-LLaMA does and write every intermediate tensor.",
+        abstract: "Preprocess a video (with its sound) or image as Video-LLaMA does and write every intermediate tensor.",
         discussion: """
             Video: frames are sampled and scaled as the official loader (decord + uniform sampling) \
             does — n = min(--frames, frame count), indices arange(0, vlen, vlen/n) — resized straight \
@@ -17,8 +17,17 @@ struct Embed: ParsableCommand {
             (vision.encoder.out, vision.ln.out, vision.qformer.out, video.qformer.out, video.out; see \
             Formats/REFERENCE.md); its metadata records the indices and the prompt sentence.
 
+            Sound: when the model has the audio branch (imagebind_audio + audio_branch), the video's \
+            sound track is cut into clips as the official loader does (torchaudio-exact resampling to \
+            the model's rate, the clip sampler, Kaldi fbank; settings from the model's config) and the \
+            audio stages are written too: input.mel [S,1,mel,frames], audio.encoder.cls, \
+            audio.encoder.out, audio.qformer.out, audio.out. A video without a sound track is embedded \
+            video only, as the demo does, with a note on stderr. --audio FILE takes the sound from FILE \
+            (then a missing track is an error); --no-audio skips it.
+
             Examples:
               vlpack embed model.vlpack --video clip.mp4 -o clip.safetensors
+              vlpack embed model.vlpack --video clip.mp4 --audio speech.wav -o clip.safetensors
               vlpack embed model.vlpack --image photo.jpg -o photo.safetensors
             """
     )
@@ -32,6 +41,15 @@ struct Embed: ParsableCommand {
     @Option(help: "A still image (PNG, JPEG, ...).")
     var image: String?
 
+    @Option(help: "Take the sound from this file (audio or video) instead of the video's own track.")
+    var audio: String?
+
+    @Flag(help: "Do not embed the sound.")
+    var noAudio = false
+
+    @Option(help: "Threads for decoding, the fbank and the model.")
+    var threads = 2
+
     @Option(name: .shortAndLong, help: "The output .safetensors file.")
     var output: String
 
@@ -39,7 +57,10 @@ struct Embed: ParsableCommand {
     var frames: Int = 8
 
     func validate() throws {
-        guard (video == nil) != (image == nil) else { throw ValidationError("pass exactly one of --video FILE or --image FILE") }
+        guard video == nil || image == nil else { throw ValidationError("pass at most one of --video FILE or --image FILE") }
+        guard video != nil || image != nil || audio != nil else { throw ValidationError("pass --video FILE, --image FILE or --audio FILE") }
+        guard !(noAudio && audio != nil) else { throw ValidationError("--audio FILE and --no-audio exclude each other") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard frames >= 1, frames <= 1024 else { throw ValidationError("--frames must be between 1 and 1024") }
     }
 
@@ -47,9 +68,16 @@ struct Embed: ParsableCommand {
         let pipeline = try Pipeline(pack: VLPackFile(path: model))
         // Frames are made at the size the model's ViT was built for (224 for EVA ViT-g).
         let size = pipeline.imageSize
-        let input = try video.map { try MediaInput.video($0, frames: frames, size: size) } ?? MediaInput.image(image!, size: size)
-        let outputs = try pipeline.stageOutputs(for: input, on: .standard)
-        try outputs.write(to: output, metadata: input.metadata)
+        let input = try video.map { try MediaInput.video($0, frames: frames, size: size) } ?? image.map { try MediaInput.image($0, size: size) }
+        let source: AudioSource = audio.map { .required(path: $0) } ?? (noAudio ? .none : video.map { .ifPresent(path: $0) } ?? .none)
+        let (sound, outcome) = try pipeline.loadAudio(source, threads: threads)
+        switch outcome {
+        case let .noTrack(path): FileHandle.standardError.write(Data("vlpack: note: \(path) has no audio track: video only\n".utf8))
+        case .noAudioBranch: FileHandle.standardError.write(Data("vlpack: note: \(model) has no audio branch: video only\n".utf8))
+        case .loaded, .notRequested: break
+        }
+        let outputs = try pipeline.stageOutputs(for: input, audio: sound, on: ExecutionContext(threads: threads))
+        try outputs.write(to: output, metadata: (input?.metadata ?? [:]).merging(sound?.metadata ?? [:]) { a, _ in a })
         print("\(output): \(outputs.names.joined(separator: ", "))")
     }
 }

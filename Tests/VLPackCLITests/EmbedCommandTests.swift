@@ -57,6 +57,46 @@ struct EmbedCommandTests {
         }
     }
 
+    /// The sample video with sound: the audio stages are written and match the committed reference,
+    /// whose clips come from the official loader (`load_and_transform_audio_data`, torchaudio) and
+    /// whose stages come from ImageBind's own modules.
+    @Test func soundIsEmbeddedAndMatchesTheReference() throws {
+        try Self.withModel { model, dir in
+            let out = dir.appendingPathComponent("av.safetensors").path
+            let r = try CLI.run(["embed", model, "--video", "Fixtures/media/sample_av.mp4", "-o", out])
+            #expect(r.status == 0, "\(r.stderr)")
+            for stage in ["input.frames", "video.out", "input.mel", "audio.encoder.cls", "audio.encoder.out", "audio.qformer.out", "audio.out"] {
+                #expect(r.stdout.contains(stage), "\(stage) missing: \(r.stdout)")
+            }
+            let verify = try CLI.run([
+                "verify", model, "--reference", "Fixtures/reference/sample_audio.safetensors", "--embedding", out, "--json",
+            ])
+            #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+            #expect(verify.stdout.contains("\"input.mel\"") && verify.stdout.contains("\"name\":\"mel\""))
+            #expect(!verify.stdout.contains("\"pass\":false"))
+        }
+    }
+
+    /// No track: video only with a note; a required track (`--audio`) missing is an error; `--no-audio`
+    /// skips the sound; `--audio` alone embeds only the sound.
+    @Test func audioSourcesAndTheirRules() throws {
+        try Self.withModel { model, dir in
+            let out = dir.appendingPathComponent("a.safetensors").path
+            let silent = try CLI.run(["embed", model, "--video", "Fixtures/media/hd709.mp4", "-o", out])
+            #expect(silent.status == 0 && silent.stderr.contains("hd709.mp4 has no audio track: video only"), "\(silent.stderr)")
+            #expect(!silent.stdout.contains("input.mel"))
+            let required = try CLI.run(["embed", model, "--video", "Fixtures/media/hd709.mp4", "--audio", "Fixtures/media/hd709.mp4", "-o", out])
+            #expect(required.status != 0 && required.stderr.contains("noAudioStream"), "\(required.stderr)")
+            let skipped = try CLI.run(["embed", model, "--video", "Fixtures/media/sample_av.mp4", "--no-audio", "-o", out])
+            #expect(skipped.status == 0 && !skipped.stdout.contains("input.mel"))
+            let only = try CLI.run(["embed", model, "--audio", "Fixtures/media/tone16k.wav", "-o", out])
+            #expect(only.status == 0, "\(only.stderr)")
+            #expect(only.stdout.contains("audio.out") && !only.stdout.contains("input.frames"))
+            let both = try CLI.run(["embed", model, "--audio", "Fixtures/media/tone16k.wav", "--no-audio", "-o", out])
+            #expect(both.status == 64)
+        }
+    }
+
     @Test func errorsNameFileAndRule() throws {
         try Self.withModel { model, dir in
             let out = dir.appendingPathComponent("x.safetensors").path
