@@ -56,10 +56,11 @@ public struct AudioClipLoader: Sendable {
     }
 
     /// fbank, transpose, pad/truncate and normalize each clip's (already mean-shifted) channel-0
-    /// samples into `[clips, 1, bins, target]`; also returns each clip's frame count. Clips run on up to
+    /// samples into `[clips, 1, fbank.melBins, settings.targetLength]` (`settings` supplies the length and
+    /// the normalization); also returns each clip's frame count. Clips run on up to
     /// `threads` threads, each with its own FFT context.
     public static func melSpectrograms(_ inputs: [[Float]], fbank: KaldiFbank, settings: MelSettings, threads: Int) -> ([Float], [Int]) {
-        let bins = settings.melBins, target = settings.targetLength
+        let bins = fbank.melBins, target = settings.targetLength
         let mean = settings.mean, std = settings.std
         let padValue = (Float(0) - mean) / std
         var values = [Float](repeating: padValue, count: inputs.count * bins * target)
@@ -73,7 +74,8 @@ public struct AudioClipLoader: Sendable {
                     let count = fbank.frameCount(samples: inputs[s].count)
                     var mel = [Float](repeating: 0, count: count * bins)
                     inputs[s].withUnsafeBufferPointer { x in mel.withUnsafeMutableBufferPointer { fbank.compute(x, into: $0, fft: fft) } }
-                    let clip = shared.pointer.baseAddress! + s * bins * target
+                    guard let base = shared.pointer.baseAddress else { return }
+                    let clip = base + s * bins * target
                     for t in 0..<min(count, target) {
                         for b in 0..<bins { clip[b * target + t] = (mel[t * bins + b] - mean) / std }
                     }

@@ -70,7 +70,7 @@ public struct KaldiFbank: Sendable {
     /// used by this thread only.
     func compute(_ x: UnsafeBufferPointer<Float>, into out: UnsafeMutableBufferPointer<Float>, fft: RealFFT) {
         let frames = frameCount(samples: x.count)
-        guard frames > 0, let base = x.baseAddress else { return }
+        guard frames > 0, let base = x.baseAddress, let outBase = out.baseAddress, out.count >= frames * melBins else { return }
         let size = windowSize, bins = paddedSize / 2 + 1
         let input = fft.input
         var frame = [Float](repeating: 0, count: size)
@@ -92,7 +92,7 @@ public struct KaldiFbank: Sendable {
                 let c = fft.output[k]
                 power[k] = c.re * c.re + c.im * c.im
             }
-            let row = out.baseAddress! + f * melBins
+            let row = outBase + f * melBins
             for b in 0..<melBins {
                 let w = weights[b], first = firstBin[b]
                 var e: Float = 0
