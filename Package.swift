@@ -75,7 +75,7 @@ let package = Package(
         // Generation shared by every decoder: parameters, transformers' logits warpers, seeded sampling, the loop.
         .target(name: "VLGeneration", dependencies: ["VLCore", "VLInference"]),
         // The library pipeline: media + model → every stage output (later the prompt and the answer).
-        .target(name: "VLPipeline", dependencies: ["VLCore", "VLMedia", "VLPackFormat", "VLInference", "VLSafetensors"]),
+        .target(name: "VLPipeline", dependencies: ["VLCore", "VLMedia", "VLPackFormat", "VLInference", "VLSafetensors", "VLTokenizer", "VLGeneration"]),
         .executableTarget(name: "VLPackCLI", dependencies: [
             "VLCheckpoint", "VLCore", "VLConvert", "VLPackFormat", "CVLKernels", "VLMedia", "VLSafetensors", "VLInference", "VLVerify", "VLPipeline", "VLQuantize", "VLQuant", "VLGGUF", "VLTokenizer", "VLGeneration",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

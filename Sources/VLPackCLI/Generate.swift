@@ -4,6 +4,7 @@ import VLCore
 import VLGeneration
 import VLInference
 import VLPackFormat
+import VLPipeline
 import VLTokenizer
 
 struct Generate: ParsableCommand {
@@ -39,23 +40,7 @@ struct Generate: ParsableCommand {
     @Option(help: "System prompt for vicuna/llama2 (the demo's is empty).")
     var system = ""
 
-    @Option(help: "At most this many new tokens.")
-    var maxNewTokens = 300
-
-    @Flag(help: "Take the most likely token at every step (reproducible).")
-    var greedy = false
-
-    @Option(help: "Sampling temperature.")
-    var temperature: Float = 1.0
-
-    @Option(help: "Top-k (0 disables it). Default: the top_k convert recorded from the model's generation_config.json, else 50 (transformers' default).")
-    var topK: Int?
-
-    @Option(help: "Top-p (1 disables it).")
-    var topP = 0.9
-
-    @Option(help: "Seed of the sampling generator.")
-    var seed: UInt64 = 0
+    @OptionGroup var sampling: GenerationOptions
 
     @Option(help: "Worker threads.")
     var threads = 2
@@ -63,47 +48,26 @@ struct Generate: ParsableCommand {
     @Flag(help: "Print JSON instead of streaming.")
     var json = false
 
-    /// The official demo's context: input and new tokens together at most this long.
-    static let maxContext = 2000
-
     func validate() throws {
-        guard maxNewTokens >= 1, maxNewTokens < Self.maxContext else { throw ValidationError("--max-new-tokens must be in 1..<\(Self.maxContext)") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
-        guard temperature > 0, (topK ?? 0) >= 0, topP > 0, topP <= 1 else {
-            throw ValidationError("--temperature must be > 0, --top-k >= 0 and --top-p in (0, 1]")
-        }
     }
 
     func run() throws {
         let (tokenizer, split) = try loadTokenizer(model)
         let decoder = try LlamaDecoder(weights: Weights(path: model))
         var promptIDs = [Int(tokenizer.model.bosID)] + split.encode(template.prompt(message: prompt, system: system), with: tokenizer).map(Int.init)
-        promptIDs = Array(promptIDs.suffix(Self.maxContext - maxNewTokens))
-
-        var parameters = GenerationParameters()
-        parameters.greedy = greedy
-        parameters.temperature = temperature
-        let recordedTopK = try decoder.weights.config(.llm)[key: "top_k"]?.int
-        parameters.topK = topK ?? GenerationParameters.topK(recorded: recordedTopK)
-        parameters.topP = topP
-        parameters.seed = seed
-        parameters.maxNewTokens = maxNewTokens
+        let maxNewTokens = sampling.maxNewTokens
+        promptIDs = Array(promptIDs.suffix(GenerationOptions.maxContext - maxNewTokens))
+        let parameters = try sampling.parameters(for: decoder.weights)
         let eos = Int(tokenizer.model.eosID)
         let generator = Generator(decoder: decoder, parameters: parameters, stopSequences: template.stopSequences(eosID: eos), eosID: eos)
 
-        var streamed: [Int32] = [], printed = ""
+        var streamer = TokenStreamer(tokenizer: LLMTokenizer(model: tokenizer, split: split))
         let result = try generator.generate(
             input: try decoder.embed(promptIDs), count: promptIDs.count, sequence: promptIDs,
             state: decoder.makeRunState(capacity: promptIDs.count + maxNewTokens + 1),
             on: ExecutionContext(threads: threads)
-        ) { id in
-            guard !json else { return }
-            streamed.append(Int32(id))
-            // Print what the ids decode to so far, holding back an incomplete UTF-8 sequence.
-            guard let text = try? tokenizer.decode(streamed), !text.hasSuffix("\u{FFFD}"), text.hasPrefix(printed) else { return }
-            FileHandle.standardOutput.write(Data(text.dropFirst(printed.count).utf8))
-            printed = text
-        }
+        ) { id in if !json { streamer.add(id) } }
         let text = try tokenizer.decode(result.ids.map(Int32.init))
         if json {
             print(
@@ -121,8 +85,7 @@ struct Generate: ParsableCommand {
                 ]).serialized())
             return
         }
-        if text.hasPrefix(printed) { FileHandle.standardOutput.write(Data(text.dropFirst(printed.count).utf8)) }
-        print()
+        streamer.finish(text)
         FileHandle.standardError.write(
             Data(
                 String(

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import VLCore
 import VLPackFormat
+import VLPipeline
 import VLTokenizer
 
 /// The tokenizer of PATH — a `.vlpack` (its tokenizer tensor, and the added tokens its header lists)
@@ -13,21 +14,8 @@ func loadTokenizer(_ path: String) throws -> (tokenizer: SentencePieceTokenizer,
             let tokenizer = try SentencePieceTokenizer(modelBytes: mapping.bytes)
             return (tokenizer, SpecialTokenSplit.llama(tokenizer, added: []))
         }
-        let pack = try VLPackFile(mapping: mapping)
-        guard let tensor = pack.tensor(named: TensorPrefix.tokenizerTensor) else {
-            throw TokenizerError.missingTokenizerTensor(name: TensorPrefix.tokenizerTensor)
-        }
-        let tokenizer = try pack.bytes(of: tensor).withUnsafeBytes { try SentencePieceTokenizer(modelBytes: $0) }
-        let added = (pack.parts.tokenizer[key: "added_tokens"]?.array ?? []).compactMap { t -> (content: String, id: Int32)? in
-            guard let content = t[key: "content"]?.string, let id = t[key: "id"]?.int, let id32 = Int32(exactly: id) else { return nil }
-            return (content, id32)
-        }
-        var special: [String: SpecialTokenSplit.StripFlags] = [:]
-        for t in pack.parts.tokenizer[key: "special_tokens"]?.array ?? [] {
-            guard let content = t[key: "content"]?.string else { continue }
-            special[content] = SpecialTokenSplit.StripFlags(lstrip: t[key: "lstrip"]?.bool ?? false, rstrip: t[key: "rstrip"]?.bool ?? false)
-        }
-        return (tokenizer, SpecialTokenSplit.llama(tokenizer, added: added, special: special))
+        let loaded = try LLMTokenizer(pack: VLPackFile(mapping: mapping))
+        return (loaded.model, loaded.split)
     }
 }
 

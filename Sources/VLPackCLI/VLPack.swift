@@ -63,7 +63,7 @@ struct VLPack: ParsableCommand {
 
             Every command takes --help; most take --json for scripts.
             """,
-        subcommands: [Inspect.self, Convert.self, Quantize.self, Verify.self, Export.self, Embed.self, Bench.self, Tokenize.self, Detokenize.self, Generate.self]
+        subcommands: [Inspect.self, Convert.self, Quantize.self, Verify.self, Export.self, Embed.self, Bench.self, Tokenize.self, Detokenize.self, Generate.self, Run.self, Chat.self]
     )
 }
 

@@ -17,11 +17,15 @@ public enum AudioSource: Sendable, Equatable {
 public enum PipelineError: RuleError, Equatable {
     /// Sound was asked for explicitly but the model has no audio branch.
     case modelHasNoAudioBranch(path: String)
+    /// A video or image was given but the model has no vision branch.
+    case modelHasNoVisionBranch(path: String)
 
     public var detail: String {
         switch self {
         case let .modelHasNoAudioBranch(path):
             "\(path): the model has no audio branch (imagebind_audio + audio_branch); convert it with imagebind_huge.pth and an AL_*.pth, or pass --no-audio"
+        case let .modelHasNoVisionBranch(path):
+            "\(path): the model has no vision branch (eva_vit + blip2_qformer + video_branch); convert it with eva_vit_g.pth, the BLIP-2 file and a VL_*.pth"
         }
     }
 }

@@ -9,22 +9,14 @@ public enum PromptTemplate: String, Sendable, CaseIterable {
     /// LLaMA-2-Chat (`conv_llava_llama_2`): `[INST] <<SYS>>…<</SYS>> … [/INST]`, separators `<s>`/`</s>`.
     case llama2
 
-    /// One turn: `message` from the user, the assistant's reply pending. `system` is the system prompt.
-    ///
-    /// - vicuna: `system + "###" + "Human: " + message + "###" + "Assistant:"`;
-    /// - llama2: `"<s>" + "[INST] " + "<<SYS>>\n" + system + "\n<</SYS>>\n\n" + message + " [/INST]"`, then
-    ///   the leading `<`, `s`, `>` characters stripped (the tokenizer adds BOS instead), as the official
-    ///   `get_prompt` does.
+    /// One turn: `message` from the user, the assistant's reply pending, rendered as the official
+    /// `get_prompt` does (`Conversation.prompt`). `system` is the system prompt.
     public func prompt(message: String, system: String = "") -> String {
-        switch self {
-        case .raw:
-            return message
-        case .vicuna:
-            return system + "###" + "Human: " + message + "###" + "Assistant:"
-        case .llama2:
-            let first = "<s>" + "[INST] " + "<<SYS>>\n\(system)\n<</SYS>>\n\n" + message + " [/INST]"
-            return String(first.drop { "<s>".contains($0) })
-        }
+        guard self != .raw else { return message }
+        var conversation = Conversation(template: self, system: system)
+        conversation.ask(message)
+        conversation.beginAnswer()
+        return conversation.prompt
     }
 
     /// Generation ends when the new ids end with one of these (Vicuna: `▁###` or `##` `#`;

@@ -24,9 +24,9 @@ enum CLI {
         return nil
     }
 
-    /// `vlpack ARGUMENTS`, run from the repository root.
-    static func run(_ arguments: [String]) throws -> Subprocess {
-        try Subprocess.run(try #require(binary), arguments, in: root)
+    /// `vlpack ARGUMENTS`, run from the repository root (`input` on its stdin).
+    static func run(_ arguments: [String], input: String? = nil) throws -> Subprocess {
+        try Subprocess.run(try #require(binary), arguments, in: root, input: input)
     }
 }
 

@@ -6,10 +6,10 @@ public struct Subprocess: Sendable {
     public let stdout: String
     public let stderr: String
 
-    /// Runs `executable` with `arguments` (in `directory` when given) and waits for it. Both pipes are
-    /// drained at once (stderr on a second thread), so a child that writes much to either cannot
-    /// block on a full pipe.
-    public static func run(_ executable: String, _ arguments: [String], in directory: URL? = nil) throws -> Subprocess {
+    /// Runs `executable` with `arguments` (in `directory` when given; `input` on its stdin, then end of
+    /// input) and waits for it. Both pipes are drained at once (stderr on a second thread), so a child
+    /// that writes much to either cannot block on a full pipe.
+    public static func run(_ executable: String, _ arguments: [String], in directory: URL? = nil, input: String? = nil) throws -> Subprocess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -17,7 +17,13 @@ public struct Subprocess: Sendable {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
+        let stdin = Pipe()
+        if input != nil { process.standardInput = stdin }
         try process.run()
+        if let input {
+            stdin.fileHandleForWriting.write(Data(input.utf8))
+            try stdin.fileHandleForWriting.close()
+        }
         let stderr = Drained()
         let group = DispatchGroup()
         let errHandle = err.fileHandleForReading

@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+import VLCore
+
+/// `vlpack run` and `vlpack chat` on the whole sample model (both branches and the LLM).
+@Suite(.enabled(if: CLI.binary != nil, "build the vlpack executable first (make test does)"), .serialized)
+struct ChatCommandTests {
+    /// Every sample component converted by the CLI itself.
+    static let model: String = {
+        let out = "\(VerifyReferenceTests.folder)/sample-all.vlpack"
+        try? FileManager.default.createDirectory(atPath: VerifyReferenceTests.folder, withIntermediateDirectories: true)
+        let s = "Fixtures/samples/"
+        _ = try? CLI.run([
+            "convert", s + "eva_vit_g.pth", s + "blip2_pretrained_flant5xxl.pth", s + "VL_tiny.pth", s + "imagebind_huge.pth",
+            s + "AL_tiny.pth", s + "llama-hf", "--config", s + "convert-config.json", "-o", out,
+        ])
+        return out
+    }()
+
+    @Test func runPrintsTheJSONOfTheAnswerAndItsStages() throws {
+        let r = try CLI.run([
+            "run", Self.model, "--video", "Fixtures/media/sample_av.mp4", "--prompt", "What is happening in the video?",
+            "--greedy", "--max-new-tokens", "8", "--json",
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try VerifyReferenceTests.parse(r.stdout)
+        let prompt = try #require(json[key: "prompt"]?.string)
+        #expect(prompt.hasPrefix("###Human: Close your eyes, open your ears") && prompt.hasSuffix("What is happening in the video?###Assistant:"))
+        // 8 audio rows, then 8 video rows (the sample's 8 queries of each branch), spliced as −1.
+        let ids = (json[key: "prompt_ids"]?.array ?? []).compactMap(\.int)
+        #expect(ids.first == 1 && ids.filter { $0 == -1 }.count == 16)
+        #expect((json[key: "ids"]?.array ?? []).count <= 8)
+        for key in ["decode_media_s", "vision_s", "audio_s", "prefill_s", "ttft_s", "decode_tokens_per_s", "new_tokens"] {
+            #expect(json[key: "timings"]?[key: key] != nil, "\(key)")
+        }
+        #expect(json[key: "answer"]?.string != nil && json[key: "text"]?.string != nil)
+    }
+
+    @Test func runRefusesAnImageWithSoundAndSaysWhenThereIsNoTrack() throws {
+        let refused = try CLI.run(["run", Self.model, "--image", "Fixtures/media/image.png", "--audio", "Fixtures/media/tone16k.wav", "--prompt", "Q"])
+        #expect(refused.status == 64 && refused.stderr.contains("no template"), "\(refused.stderr)")
+        let silent = try CLI.run(["run", Self.model, "--video", "Fixtures/media/hd709.mp4", "--prompt", "Q", "--greedy", "--max-new-tokens", "2", "--json"])
+        #expect(silent.status == 0 && silent.stderr.contains("has no audio track: video only"), "\(silent.stderr)")
+        #expect(try VerifyReferenceTests.parse(silent.stdout)[key: "prompt"]?.string?.contains("The video contains 8 frames sampled at") == true)
+    }
+
+    /// Two turns and slash commands through a pipe: both answered, the second reusing the first
+    /// turn's cached prefix; /audio, /image, /clear and an unknown command handled.
+    @Test func chatRunsATwoTurnConversationFromAPipe() throws {
+        let input = """
+            What is happening in the video?
+            What do you hear?
+            /audio off
+            /image Fixtures/media/image.png
+            Describe it.
+            /clear
+            /nonsense
+            /quit
+            never read
+
+            """
+        let r = try CLI.run(
+            ["chat", Self.model, "--video", "Fixtures/media/sample_av.mp4", "--greedy", "--max-new-tokens", "4"], input: input)
+        #expect(r.status == 0, "\(r.stderr)")
+        let turns = r.stderr.split(separator: "\n").filter { $0.hasPrefix("prompt ") }
+        #expect(turns.count == 3, "\(r.stderr)")
+        // The follow-up reuses at least the whole first prompt (203 positions for the sample).
+        let reused = turns.map { line in Int(line.split(separator: "(")[1].split(separator: " ")[0]) ?? -1 }
+        #expect(reused[0] == 0 && reused[1] >= 203, "\(turns)")
+        #expect(r.stderr.contains("sound off from the next /video") && r.stderr.contains("(new conversation)"))
+        #expect(r.stderr.contains("unknown command /nonsense"))
+        #expect(r.stderr.components(separatedBy: "Received.").count - 1 == 2)
+    }
+}
