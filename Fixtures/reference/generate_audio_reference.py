@@ -27,7 +27,8 @@ Modes:
   --full DIR: variance-preserving random weights at the real ImageBind-huge audio / audio Q-Former
       sizes, written as DIR/imagebind_huge.pth (audio tower only) and DIR/AL_random.pth, plus
       DIR/full_audio.safetensors; convert them with `vlpack convert` (not committed).
-  --time DIR: time the official path on DIR's full-size checkpoints (8 clips, --threads).
+  --time DIR [--audio FILE]: time the official path on DIR's full-size checkpoints (8 clips, --threads),
+      from FILE through the official loader when given.
 
 Run: /tmp/venv/bin/python Fixtures/reference/generate_audio_reference.py [--videollama DIR] [--full DIR]
 """
@@ -143,25 +144,37 @@ def seeded_mel(cfg, seed):
     return torch.randn(cfg["clips"], 1, cfg["mel_bins"], cfg["target_length"], generator=g)
 
 
-def time_full(folder, imagebind_model, threads, runs=5):
+def time_full(folder, imagebind_model, threads, audio=None, runs=5):
     """Median of `runs` timed runs (after one warm-up) of mel → audio.out on 8 clips, float32, as the
-    official path computes it (`get_audio_feature` + audio Q-Former + projection)."""
+    official path computes it (`get_audio_feature` + audio Q-Former + projection); with `audio`, each
+    run starts from that file through the official `load_and_transform_audio_data` (Fixtures/media/
+    official_audio.py: the official function text, PyAV standing in for torchaudio.load)."""
+    import json
     import resource
     import time
     ib = load_state(os.path.join(folder, "imagebind_huge.pth"))
     al = load_state(os.path.join(folder, "AL_random.pth"))
     model = OfficialAudio(imagebind_model, ib, al, FULL)
     del ib, al
+    load = None
+    if audio:
+        sys.path.insert(0, os.path.join(HERE, "..", "media"))
+        from official_audio import official
+        load = lambda: official["load_and_transform_audio_data"]([audio], "cpu", clips_per_video=8)[0]  # noqa: E731
     mel = seeded_mel(FULL, 1234)
-    model.run(mel)
-    times = []
+    model.run(load() if load else mel)
+    times, media = [], []
     for _ in range(runs):
         start = time.perf_counter()
+        if load:
+            mel = load()
+            media.append(time.perf_counter() - start)
         model.run(mel)
         times.append(time.perf_counter() - start)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"torch {torch.__version__}, {threads} threads, 8 clips: runs {' '.join(f'{x:.3f}' for x in times)} s, "
-          f"median {sorted(times)[runs // 2]:.3f} s, peak RSS {rss:.0f} MiB")
+    print(json.dumps({"torch": torch.__version__, "threads": threads, "clips": 8, "audio": audio, "runs_s": times,
+                      "median_s": sorted(times)[runs // 2], "media_median_s": sorted(media)[runs // 2] if media else None,
+                      "peak_rss_mib": rss}))
 
 
 def main():
@@ -175,11 +188,13 @@ def main():
     ap.add_argument("--out", metavar="FILE", help="output (default sample_audio.safetensors / DIR/full_audio.safetensors)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--time", metavar="DIR", help="time the official path on DIR's full-size checkpoints (8 clips)")
+    ap.add_argument("--audio", metavar="FILE", help="with --time: start every run from FILE through the official loader "
+                    "(needs torchaudio: PYTHONPATH=/tmp/ta_overlay, see Fixtures/media/make_audio_reference.py)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     imagebind_model = official_imagebind(args.videollama)
     if args.time:
-        time_full(args.time, imagebind_model, args.threads)
+        time_full(args.time, imagebind_model, args.threads, audio=args.audio)
         return
 
     if args.full:
