@@ -6,8 +6,10 @@ over SentencePiece: the text is split on special and added tokens before each pa
 
 Loads Fixtures/samples/llama-hf as Video-LLaMA does (`LlamaTokenizer.from_pretrained(..., use_fast=False)`,
 then `add_tokens(["<ImageHere>"], special_tokens=True)` and the same for `<AudioHere>`), and writes
-llama-cases.json: {"transformers", "added": [{"content", "id"}], "cases": [{"text", "ids", "tokens"}]} with
-`ids = encode(text, add_special_tokens=False)` (no BOS) and `tokens = tokenize(text)`.
+llama-cases.json: {"transformers", "added": [{"content", "id"}], "cases": [{"text", "ids", "tokens"}],
+"decodes": [{"ids", "text"}]} with `ids = encode(text, add_special_tokens=False)` (no BOS), `tokens =
+tokenize(text)`, and `text = decode(ids)` (what the official `Chat.answer` calls) on the cases' ids, hand-made
+lists with `<s>`/`</s>`/`<unk>`/added ids, and 200 random id lists.
 
 It also writes llama-cases-plain.json from a copy of the folder whose tokenizer_config.json gives the
 special tokens as plain strings (as older Vicuna folders do), where transformers strips the whitespace
@@ -47,7 +49,14 @@ def write_cases(folder, out, special):
     cases = [{"text": t, "ids": tok.encode(t, add_special_tokens=False), "tokens": tok.tokenize(t)} for t in texts]
     for c in cases:  # with BOS, encode only prepends it
         assert tok.encode(c["text"]) == [tok.bos_token_id] + c["ids"]
-    doc = {"transformers": transformers.__version__, "added": added, "special": special, "cases": cases}
+    # decode(ids) as Chat.answer calls it: special tokens kept as text, added tokens joined with spaces.
+    rng = __import__("random").Random(23)
+    n = len(tok)
+    id_lists = [c["ids"] for c in cases[:60]] + [[1], [2], [0], [1, 2], [5, 1, 1, 7], [187, 2, 173], [2, 444, 1, 339],
+                                               [added[0]["id"]], [300, added[0]["id"], added[1]["id"], 301, 1]]
+    id_lists += [[rng.randrange(n) for _ in range(rng.randrange(1, 24))] for _ in range(200)]
+    decodes = [{"ids": ids, "text": tok.decode(ids)} for ids in id_lists]
+    doc = {"transformers": transformers.__version__, "added": added, "special": special, "cases": cases, "decodes": decodes}
     (HERE / out).write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n")
     print(out, len(cases), "cases; added", added)
 

@@ -38,5 +38,6 @@ public struct LLMTokenizer: Sendable {
     /// `LlamaTokenizer(text, add_special_tokens: bos).input_ids`.
     public func encode(_ text: String, bos: Bool) -> [Int] { (bos ? [bosID] : []) + split.encode(text, with: model).map(Int.init) }
 
-    public func decode(_ ids: [Int]) throws -> String { try split.decode(ids.map(Int32.init), with: model) }
+    /// transformers 4.28's `LlamaTokenizer.decode` (what the official `Chat.answer` calls).
+    public func decode(_ ids: [Int]) throws -> String { try split.decodeAsLlamaTokenizer(ids.map(Int32.init), with: model) }
 }

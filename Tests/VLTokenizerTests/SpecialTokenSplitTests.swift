@@ -28,6 +28,12 @@ import Testing
         let added: [Added]
         let special: [Special]
         let cases: [Case]
+        let decodes: [Decode]
+    }
+
+    struct Decode: Decodable {
+        let ids: [Int32]
+        let text: String
     }
 
     @Test(arguments: ["llama-cases.json", "llama-cases-plain.json"])
@@ -43,6 +49,23 @@ import Testing
         var wrong: [String] = []
         for c in fixture.cases where split.encode(c.text, with: tok) != c.ids { wrong.append(c.text) }
         #expect(wrong.isEmpty, "\(wrong.prefix(5).map(\.debugDescription))")
+    }
+
+    /// `decodeAsLlamaTokenizer` equals transformers 4.28.0's `LlamaTokenizer.decode` (what the official
+    /// `Chat.answer` calls): `<s>`/`</s>`/`<unk>` kept as text with their spacing, added tokens joined
+    /// with spaces, on the cases' ids, hand-made lists and 200 random id lists.
+    @Test(arguments: ["llama-cases.json", "llama-cases-plain.json"])
+    func decodeEqualsTransformers428(fixtureName: String) throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: "\(TokenizerFixtures.root)/tokenizer/\(fixtureName)"))
+        let fixture = try JSONDecoder().decode(Fixture.self, from: data)
+        #expect(fixture.decodes.count > 250)
+        let tok = try TokenizerFixtures.tokenizer("sample")
+        let split = SpecialTokenSplit.llama(tok, added: fixture.added.map { ($0.content, $0.id) })
+        var wrong: [String] = []
+        for d in fixture.decodes where (try split.decodeAsLlamaTokenizer(d.ids, with: tok)) != d.text {
+            wrong.append("\(d.ids): \(d.text.debugDescription) got \((try? split.decodeAsLlamaTokenizer(d.ids, with: tok))?.debugDescription ?? "error")")
+        }
+        #expect(wrong.isEmpty, "\(wrong.count) differ: \(wrong.prefix(3))")
     }
 
     /// Added-token ids decode to their content, the runs between them by SentencePiece.
