@@ -122,6 +122,12 @@ for bins in [128, 32]:
     fb[f"fbank.{bins}"] = torchaudio.compliance.kaldi.fbank(
         y, htk_compat=True, sample_frequency=16000, use_energy=False, window_type="hanning",
         num_mel_bins=bins, dither=0.0, frame_length=25, frame_shift=10).contiguous()
+# The mel filters themselves (float32, as fbank builds them): the whole 32-bin bank, and each
+# 128-bin filter's weight sum.
+bank32, _ = torchaudio.compliance.kaldi.get_mel_banks(32, 512, 16000.0, 20.0, 8000.0, 100.0, -500.0, 1.0)
+bank128, _ = torchaudio.compliance.kaldi.get_mel_banks(128, 512, 16000.0, 20.0, 8000.0, 100.0, -500.0, 1.0)
+fb["melbank.32"] = bank32.to(torch.float32).contiguous()
+fb["melbank.128.sums"] = bank128.to(torch.float32).sum(1).contiguous()
 save_file(fb, os.path.join(OUT, "fbank.safetensors"), metadata={"torchaudio": torchaudio.__version__})
 
 with open(os.path.join(OUT, "index.json"), "w") as f:

@@ -55,9 +55,12 @@ public struct AudioDecoder: Sendable {
         let (source, _) = try decodeBlocks(expected: { expectedSamples = $0 }) { (planes: [UnsafeBufferPointer<Float>], sourceRate: Int) throws(MediaError) in
             if streams.isEmpty {
                 let resampler = try Resampler(from: sourceRate, to: rate, path: path)
-                var stream = StreamingResampler(resampler)
-                if let expected = expectedSamples { stream.reserveOutput(forInput: expected) }
-                streams = Array(repeating: stream, count: planes.count)
+                // One stream each (not copies of one: a copy would share, then drop, the reservation).
+                streams = (0..<planes.count).map { _ in
+                    var stream = StreamingResampler(resampler)
+                    if let expected = expectedSamples { stream.reserveOutput(forInput: expected) }
+                    return stream
+                }
                 pending = Array(repeating: [], count: planes.count)
             }
             for c in 0..<planes.count { pending[c].append(contentsOf: planes[c]) }

@@ -97,6 +97,14 @@ import Testing
         #expect(worst <= (lossless ? 0 : AudioTolerance.decodeMaxAbsolute))
     }
 
+    /// Already at 16 kHz: `decode(resamplingTo:)` returns the decoded samples untouched.
+    @Test func sixteenKilohertzIsNotResampled() throws {
+        let decoder = AudioDecoder(path: MediaFixtures.path("tone16k.wav"))
+        let native = try decoder.decode(), resampled = try decoder.decode(resamplingTo: 16000)
+        #expect(native == resampled)
+        #expect(native.sampleRate == 16000 && native.sourceSampleRate == 16000)
+    }
+
     /// §7b: the AAC track keeps its encoder end padding (6.5 s at 44.1 kHz = 286,650 samples; the
     /// decoder returns 280 frames of 1024 after skipping the 1024 priming samples).
     @Test func aacKeepsEndPadding() throws {

@@ -75,4 +75,7 @@ enum AudioTolerance {
     /// 4.8e-4 there, 3e-6 on average.
     static let fbankMaxAbsolute = 1e-3
     static let fbankMeanAbsolute = 1e-5
+    /// A mel filter weight against torchaudio's float32 bank: one ulp of a mel value (logf rounding)
+    /// over the filter spacing (see `melFiltersMatchTorchaudio`).
+    static let melFilterMaxAbsolute = 1.5e-5
 }

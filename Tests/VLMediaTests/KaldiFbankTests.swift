@@ -22,6 +22,26 @@ import Testing
         #expect(d.meanAbsolute <= AudioTolerance.fbankMeanAbsolute, "\(d)")
     }
 
+    /// The mel filters as torchaudio builds them in float32 (get_mel_banks): the whole 32-bin bank,
+    /// and each 128-bin filter's weight sum. Not bitwise: torch's float32 `log` (SLEEF, ≤ 1 ulp) is not
+    /// correctly rounded for 21 of the 256 per-FFT-bin mel values and glibc's `logf` is, so a weight
+    /// may move by one mel-value ulp over the filter spacing (2.4e-4 / 85 ≈ 2.9e-6 at 32 bins,
+    /// 2.4e-4 / 21.8 ≈ 1.1e-5 at 128).
+    @Test func melFiltersMatchTorchaudio() throws {
+        let ref = try AudioReference("fbank")
+        func dense(_ f: KaldiFbank) -> [Float] {
+            var out = [Float](repeating: 0, count: f.melBins * 256)
+            for b in 0..<f.melBins { for (i, w) in f.weights[b].enumerated() { out[b * 256 + f.firstBin[b] + i] = w } }
+            return out
+        }
+        let bank = AudioDifference(dense(try KaldiFbank(melBins: 32)), try ref.floats("melbank.32"))
+        let f128 = try KaldiFbank(melBins: 128)
+        let sums = AudioDifference(f128.weights.map { $0.reduce(0, +) }, try ref.floats("melbank.128.sums"))
+        print("[VLMedia] mel filters vs torchaudio: 32-bin bank \(bank); 128-bin sums \(sums)")
+        #expect(bank.maxAbsolute <= AudioTolerance.melFilterMaxAbsolute, "\(bank)")
+        #expect(sums.maxAbsolute <= 4 * AudioTolerance.melFilterMaxAbsolute, "\(sums)")
+    }
+
     @Test func frameGeometry() throws {
         let f = try KaldiFbank()
         #expect((f.windowSize, f.windowShift, f.paddedSize) == (400, 160, 512))
