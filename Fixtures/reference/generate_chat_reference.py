@@ -5,11 +5,14 @@ sample model, recording what it feeds the LLM and what it gets back.
 Run (CPU, float32, 1 thread; transformers 4.28 is put first on sys.path by --transformers):
 
     /tmp/venv/bin/python Fixtures/reference/generate_chat_reference.py \
-        [--videollama /work/Video-LLaMA] [--transformers /tmp/tf428]
+        [--videollama /work/Video-LLaMA] [--transformers /tmp/tf428] [--torchvision /tmp/tv_overlay]
 
 Needs in /tmp/venv: torch (2.13.0+cpu here), sentencepiece, safetensors, einops, omegaconf, Pillow,
-decord 0.6.0, torchvision (only its pure-Python `transforms`, see shim 1), ftfy, regex, iopath; and a
-transformers 4.28 tree (`pip install --no-deps --target /tmp/tf428 transformers==4.28.0 tokenizers==0.13.3`).
+decord 0.6.0, ftfy, regex, iopath (`pip install decord pillow omegaconf`); a transformers 4.28 tree
+(`pip install --no-deps --target /tmp/tf428 transformers==4.28.0 tokenizers==0.13.3`); and torchvision
+outside the venv (`pip install --no-deps --target /tmp/tv_overlay torchvision==0.28.0`: the wheel's C
+ops do not load with the CPU torch, and an installed-but-broken torchvision breaks the venv's
+transformers 5 imports; only its pure-Python `transforms` is used, see shim 1).
 Written with torch 2.13.0+cpu, transformers 4.28.0, decord 0.6.0, torchvision 0.28.0, Pillow 13.0.0.
 
 Writes Fixtures/reference/sample_chat_{av_vicuna,av_llama2,video,image,two_turn_1,two_turn_2}.safetensors.
@@ -372,12 +375,14 @@ def tensors_of(rec, model, calls):
             "step_diff": step_diff, "last_logits": step[0:1]}
 
 
-def write_case(path, name, turn, chat_result, rec, model, calls, meta, args):
+def write_case(path, name, turn, chat_result, rec, model, calls, meta, upload):
     import torch
     import transformers
     from safetensors.torch import save_file
     answer_text, output_token = chat_result
     t = tensors_of(rec, model, calls)
+    if upload == "upload_img":   # the image goes through encode_videoQformer_visual as a 1-frame video
+        t["layout"] = [["image" if k == "video" else k, r, n] for k, r, n in t["layout"]]
     greedy = [int(x) for x in output_token.tolist()]
     # What Chat stripped: a leading 0, then a leading 1.
     expect = t["raw"][1:] if t["raw"][:1] == [0] else t["raw"]
@@ -429,15 +434,59 @@ def write_case(path, name, turn, chat_result, rec, model, calls, meta, args):
     return ok, greedy
 
 
+CROSS_CHECK_CHILD = r"""
+import sys, torch
+sys.path.insert(0, sys.argv[1])
+import transformers
+from safetensors.torch import load_file
+from generate_reference import SAMPLES, TransformersVision, load_state, rel_l2, run_stages, sample_config
+import os
+vision = TransformersVision(*(load_state(os.path.join(SAMPLES, n)) for n in
+                              ("eva_vit_g.pth", "blip2_pretrained_flant5xxl.pth", "VL_tiny.pth")), sample_config())
+for path in sys.argv[2:]:
+    ref = load_file(path)
+    out = run_stages(vision, ref["input.frames"])["video.out"]
+    print(f"transformers {transformers.__version__}: {os.path.basename(path)} video.out rel_l2 {rel_l2(out, ref['video.out']):.2e}")
+"""
+
+
+def cross_checks(out_dir):
+    """Printed checks of the recorded branch inputs/outputs against the project's other references."""
+    import subprocess
+    import torch
+    from safetensors.torch import load_file
+    from generate_reference import official_video_frames, rel_l2
+    av = load_file(os.path.join(out_dir, "sample_chat_av_vicuna.safetensors"))
+    import decord
+    decord.bridge.set_bridge("native")   # the official load_video switched decord to the torch bridge
+    frames = official_video_frames(VIDEO, 28, 8)
+    log(f"CHECK input.frames (Chat's tensor) vs generate_reference.official_video_frames(sample_av.mp4, 28): "
+        f"max_abs {(frames - av['input.frames']).abs().max().item():.2e}")
+    audio_ref = load_file(os.path.join(HERE, "sample_audio.safetensors"))
+    log(f"CHECK input.mel equal to sample_audio.safetensors: {torch.equal(audio_ref['input.mel'], av['input.mel'])}; "
+        f"audio.out rel_l2 vs sample_audio.safetensors (transformers 5 Q-Former) {rel_l2(av['audio.out'], audio_ref['audio.out']):.2e}")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    paths = [os.path.join(out_dir, f"sample_chat_{n}.safetensors") for n in ("av_vicuna", "image")]
+    r = subprocess.run([sys.executable, "-c", CROSS_CHECK_CHILD, HERE, *paths], env=env, capture_output=True, text=True)
+    for line in r.stdout.splitlines():
+        log(f"CHECK {line} (TransformersVision without the 4.28 override)")
+    if r.returncode:
+        log(f"cross-check under the venv's transformers failed: {r.stderr.strip().splitlines()[-1:]}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--videollama", default="/work/Video-LLaMA", help="the official Video-LLaMA checkout (read only)")
     ap.add_argument("--transformers", default="/tmp/tf428", help="a folder holding transformers 4.28 (first on sys.path)")
+    ap.add_argument("--torchvision", default="/tmp/tv_overlay",
+                    help="a folder holding torchvision (pip --target; kept out of the venv, see shim 1)")
     ap.add_argument("--out", default=HERE, help="output folder")
     ap.add_argument("--max-new-tokens", type=int, default=32)
     args = ap.parse_args()
     if args.transformers and os.path.isdir(args.transformers):
         sys.path.insert(0, args.transformers)
+    if args.torchvision and os.path.isdir(args.torchvision):
+        sys.path.insert(0, args.torchvision)
     sys.path.insert(0, HERE)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import torch
@@ -451,6 +500,8 @@ def main():
         ("video", "vicuna", "upload_video_without_audio", VIDEO, "", [QUESTION_1]),
         ("image", "vicuna", "upload_img", IMAGE, IMAGE_SYSTEM, [IMAGE_QUESTION]),
         ("two_turn", "vicuna", "upload_video", VIDEO, "", [QUESTION_1, QUESTION_2]),
+        # Not in the issue's list: the LLaMA-2 template's second turn ("... </s><s>[INST] ...").
+        ("two_turn_llama2", "llama_v2", "upload_video", VIDEO, "", [QUESTION_1, QUESTION_2]),
     ]
     templates = {"vicuna": ("default_conversation", cv.default_conversation),
                  "llama_v2": ("conv_llava_llama_2", cv.conv_llava_llama_2)}
@@ -477,7 +528,7 @@ def main():
                     "questions_so_far": json.dumps(questions[:turn]), "upload": f"Chat.{upload}",
                     "media": os.path.relpath(media, ROOT), "upload_message": video_message,
                     "max_new_tokens": str(args.max_new_tokens)}
-            ok, greedy = write_case(path, suffix, turn, result, rec.record, model, calls, meta, args)
+            ok, greedy = write_case(path, suffix, turn, result, rec.record, model, calls, meta, upload)
             checks.append(ok)
             summary.append((suffix, rec.record["prompt"], greedy, result[0]))
 
@@ -489,6 +540,7 @@ def main():
     for suffix, prompt, greedy, answer in summary:
         log(f"{suffix}: prompt[:300] = {prompt[:300]!r}")
         log(f"{suffix}: greedy = {greedy}; answer = {answer!r}")
+    cross_checks(args.out)
     log(f"CHECK all teacher-forced greedy re-derivations equal generate's: {all(checks)}")
     if not all(checks):
         sys.exit(1)
