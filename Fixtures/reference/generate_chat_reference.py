@@ -15,7 +15,20 @@ ops do not load with the CPU torch, and an installed-but-broken torchvision brea
 transformers 5 imports; only its pure-Python `transforms` is used, see shim 1).
 Written with torch 2.13.0+cpu, transformers 4.28.0, decord 0.6.0, torchvision 0.28.0, Pillow 13.0.0.
 
-Writes Fixtures/reference/sample_chat_{av_vicuna,av_llama2,video,image,two_turn_1,two_turn_2}.safetensors.
+Writes Fixtures/reference/sample_chat_{av_vicuna,av_llama2,video,image,two_turn_1,two_turn_2,
+two_turn_llama2_1,two_turn_llama2_2}.safetensors (the last two go beyond issue #13's list: the LLaMA-2
+template's second turn). Reruns give equal tensors and metadata; the bytes differ only in the order of
+the safetensors header's metadata entries (serialized from a hash map).
+
+Checks printed (the run exits non-zero if the first fails):
+  * per answer: a plain teacher-forced forward (inputs_embeds + the generated ids' embeddings, argmax of
+    the logits) re-derives generate's greedy ids; the hooked per-step logits equal that forward's;
+  * per answer (asserted): every token row of the spliced embeddings is embed_tokens(id) and every block
+    row is the block, so `input.ids` describes `llm.input_embeds` exactly; Chat did not truncate;
+  * the audio+video message is 267 characters and every audio+video prompt contains it;
+  * Chat's frames equal generate_reference.official_video_frames(sample_av.mp4, 28); input.mel equals
+    sample_audio.safetensors' and audio.out agrees with it; video.out recomputed by TransformersVision
+    under the venv's own transformers (5.x, subprocess) agrees with the one recorded here.
 
 What is official and runs unmodified (imported from the checkout, never copied):
   * `video_llama.conversation.conversation_video`: `Chat` (`upload_video`, `upload_video_without_audio`,
@@ -337,17 +350,16 @@ def tensors_of(rec, model, calls):
     assert len(segs) == len(blocks) + 1
     assert torch.equal(rec["generate_embeds"], rec["embs"]), "Chat truncated the context (begin_idx > 0)"
     ids, layout, row = [], [], 0
-    kinds = {id(c[2]): c for c in calls}
     block_kind = []
     for b in blocks:
         match = [c for c in calls if c[2].shape == b.shape and torch.equal(c[2], b)]
-        block_kind.append(match[0] if match else None)
+        block_kind.append(match[0][0] if match else "?")
     for i, seg in enumerate(segs):
         ids += seg
         row += len(seg)
         if i < len(blocks):
             n = blocks[i].shape[1]
-            layout.append([block_kind[i][0], row, n])
+            layout.append([block_kind[i], row, n])
             ids += [-1] * n
             row += n
     assert row == embs.shape[0], (row, embs.shape)
@@ -358,7 +370,6 @@ def tensors_of(rec, model, calls):
         assert torch.equal(embs[tok_rows], want)
         for (kind, start, n), b in zip(layout, blocks):
             assert torch.equal(embs[start:start + n], b[0])
-    del kinds
 
     raw = rec["generate_output"]
     new = raw[1:] if raw and raw[0] == model.llama_tokenizer.bos_token_id else raw
