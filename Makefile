@@ -82,6 +82,16 @@ demo: release
 	  $(BIN_RELEASE) verify $$m --reference Fixtures/reference/sample_llm.safetensors || exit 1; \
 	done
 
+	@echo "== vlpack run --greedy: the sample video with its sound, a question, the answer (the sample's weights are"
+	@echo "   random, so the words mean nothing: the point is that the ids equal the official Chat's)"
+	@$(BIN_RELEASE) run $(DEMO_OUT) --video Fixtures/media/sample_av.mp4 --prompt "What is happening in the video?" \
+	  --greedy --max-new-tokens 32 --json > out/run.json || exit 1
+	@grep -o '"ids":[^]]*]' out/run.json
+	@echo "== vlpack verify against the official Chat's reference (Fixtures/reference/sample_chat_av_vicuna.safetensors)"
+	@$(BIN_RELEASE) verify $(DEMO_OUT) --reference Fixtures/reference/sample_chat_av_vicuna.safetensors \
+	  --video Fixtures/media/sample_av.mp4 > out/verify.txt || { cat out/verify.txt; exit 1; }
+	@grep -E "^(prompt string|input.ids|llm.greedy_ids|chat:)" out/verify.txt
+
 test: deps
 	$(SWIFT) build
 	$(SWIFT) test

@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "VLInference", dependencies: ["VLCore", "VLPackFormat", "VLQuant", "CBLAS", "CVLKernels"],
                 swiftSettings: [.unsafeFlags(["-O"])]),
         // Parity checking over any branch: error metrics, named tolerances, reference files (Formats/REFERENCE.md).
-        .target(name: "VLVerify", dependencies: ["VLCore", "VLPackFormat", "VLInference", "VLSafetensors", "VLTokenizer"]),
+        .target(name: "VLVerify", dependencies: ["VLCore", "VLPackFormat", "VLInference", "VLSafetensors", "VLTokenizer", "VLPipeline", "VLGeneration"]),
         .target(name: "VLCheckpoint", dependencies: [
             "VLCore", "VLTorch", "VLSafetensors", "VLPackFormat",
             .product(name: "Logging", package: "swift-log"),

@@ -8,6 +8,8 @@ public struct GenerationResult: Sendable {
     /// The ids that ended the run and were removed from `ids` (a stop sequence, or the end-of-sequence
     /// id); empty when `maxNewTokens` ended it. `ids + stopIDs` is what transformers' `generate` returns.
     public var stopIDs: [Int] = []
+    /// The logits at the input's last position (before any warper): what chose the first token.
+    public var firstLogits: [Float] = []
     /// Why it ended.
     public var stop: StopReason
     public var prefillSeconds: Double
@@ -84,7 +86,7 @@ public struct Generator: Sendable {
             decodeSteps += 1
         }
         return GenerationResult(
-            ids: generated, stopIDs: stopIDs, stop: stop, prefillSeconds: prefill, timeToFirstToken: firstToken,
+            ids: generated, stopIDs: stopIDs, firstLogits: first, stop: stop, prefillSeconds: prefill, timeToFirstToken: firstToken,
             decodeSteps: decodeSteps, decodeSeconds: decodeSeconds)
     }
 

@@ -33,39 +33,12 @@ struct Chat: ParsableCommand {
             """
     )
 
-    @Argument(help: "The .vlpack file.")
-    var model: String
-
-    @Option(help: "Start with this video.")
-    var video: String?
-
-    @Option(help: "Start with this image.")
-    var image: String?
-
-    @Option(help: "vicuna or llama2 (default: the template the file recorded).")
-    var template: PromptTemplate?
-
-    @Option(help: "System prompt (default: the demo's for each upload).")
-    var system: String?
-
-    @OptionGroup var sampling: GenerationOptions
-
-    @Option(help: "Worker threads.")
-    var threads = 2
-
-    func validate() throws {
-        guard video == nil || image == nil else { throw ValidationError("pass at most one of --video FILE or --image FILE") }
-        guard template != .raw else { throw ValidationError("--template must be vicuna or llama2") }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
-    }
+    @OptionGroup var options: ConversationOptions
 
     func run() throws {
-        let context = ExecutionContext(threads: threads)
-        let pipeline = try attributing(to: model) { try Pipeline(pack: VLPackFile(path: model)) }
-        let session = try attributing(to: model) {
-            try ChatSession(pipeline: pipeline, template: template ?? ChatSession.recordedTemplate(of: pipeline), system: system)
-        }
-        let parameters = try sampling.parameters(for: session.decoder.weights)
+        let (context, system, model) = (options.context, options.system, options.model)
+        let session = try options.makeSession()
+        let parameters = try options.sampling.parameters(for: session.decoder.weights)
         var useAudio = true
         signal(SIGINT) { _ in interrupted.store(true, ordering: .relaxed) }
 
@@ -86,7 +59,7 @@ struct Chat: ParsableCommand {
                 StageLog.write("vlpack: error: \(error)")
             }
         }
-        if let video { upload(.video(video)) } else if let image { upload(.image(image)) }
+        if let video = options.video { upload(.video(video)) } else if let image = options.image { upload(.image(image)) }
 
         while let line = readLine() {
             switch ChatCommand(line) {

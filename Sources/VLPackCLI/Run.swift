@@ -35,14 +35,7 @@ struct Run: ParsableCommand {
             """
     )
 
-    @Argument(help: "The .vlpack file (the LLM and the branches the inputs need).")
-    var model: String
-
-    @Option(help: "A video file; its sound is used when the model has the audio branch.")
-    var video: String?
-
-    @Option(help: "A still image.")
-    var image: String?
+    @OptionGroup var options: ConversationOptions
 
     @Option(help: "Take the video's sound from this file instead (then it must have a sound track).")
     var audio: String?
@@ -53,49 +46,32 @@ struct Run: ParsableCommand {
     @Option(help: "The question.")
     var prompt: String
 
-    @Option(help: "vicuna or llama2 (default: the template the file recorded).")
-    var template: PromptTemplate?
-
-    @Option(help: "System prompt (default: the demo's — \"\" for a video, its image sentence for an image).")
-    var system: String?
-
-    @OptionGroup var sampling: GenerationOptions
-
-    @Option(help: "Worker threads.")
-    var threads = 2
-
     @Flag(help: "Print JSON instead of streaming.")
     var json = false
 
     func validate() throws {
-        guard video == nil || image == nil else { throw ValidationError("pass at most one of --video FILE or --image FILE") }
         guard !(noAudio && audio != nil) else { throw ValidationError("--audio FILE and --no-audio exclude each other") }
-        guard audio == nil || video != nil else {
+        guard audio == nil || options.video != nil else {
             throw ValidationError("--audio needs --video: the official code has no template for an image with sound, or for sound alone")
         }
-        guard template != .raw else { throw ValidationError("--template must be vicuna or llama2") }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
     }
 
     func run() throws {
-        let context = ExecutionContext(threads: threads)
-        let pipeline = try attributing(to: model) { try Pipeline(pack: VLPackFile(path: model)) }
-        let session = try attributing(to: model) {
-            try ChatSession(pipeline: pipeline, template: template ?? ChatSession.recordedTemplate(of: pipeline), system: system)
-        }
+        let (context, system) = (options.context, options.system)
+        let session = try options.makeSession()
         var timings = UploadTimings()
-        if let video {
+        if let video = options.video {
             let source: AudioSource = audio.map { .required(path: $0) } ?? (noAudio ? .none : .ifPresent(path: video))
             let (outcome, t) = try session.uploadVideo(video, audio: source, system: system, on: context)
             timings = t
-            StageLog.note(outcome, model: model)
-        } else if let image {
+            StageLog.note(outcome, model: options.model)
+        } else if let image = options.image {
             timings = try session.uploadImage(image, system: system, on: context)
         }
         StageLog.uploaded(timings)
         session.ask(prompt)
         var streamer = TokenStreamer(tokenizer: session.tokenizer)
-        let answer = try session.answer(parameters: sampling.parameters(for: session.decoder.weights), on: context) { id in
+        let answer = try session.answer(parameters: options.sampling.parameters(for: session.decoder.weights), on: context) { id in
             if !json { streamer.add(id) }
         }
         if json {

@@ -23,7 +23,7 @@ struct VLPack: ParsableCommand {
         }
         do {
             try command.run()
-        } catch where isArgumentParserError(error) {
+        } catch  where isArgumentParserError(error) {
             // `--help` arrives here too: parseAsRoot returns a help command whose run throws.
             exit(withError: error)
         } catch {
@@ -63,7 +63,10 @@ struct VLPack: ParsableCommand {
 
             Every command takes --help; most take --json for scripts.
             """,
-        subcommands: [Inspect.self, Convert.self, Quantize.self, Verify.self, Export.self, Embed.self, Bench.self, Tokenize.self, Detokenize.self, Generate.self, Run.self, Chat.self]
+        subcommands: [
+            Inspect.self, Convert.self, Quantize.self, Verify.self, Export.self, Embed.self, Bench.self, Tokenize.self, Detokenize.self, Generate.self,
+            Run.self, Chat.self,
+        ]
     )
 }
 

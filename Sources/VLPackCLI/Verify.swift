@@ -3,6 +3,7 @@ import Foundation
 import VLCore
 import VLInference
 import VLPackFormat
+import VLPipeline
 import VLVerify
 
 struct Verify: ParsableCommand {
@@ -58,6 +59,12 @@ struct Verify: ParsableCommand {
 
     @Option(help: "With --reference: also compare this `vlpack embed` output with the reference, tensor by tensor.")
     var embedding: String?
+
+    @Option(help: "With a chat reference: the video it was made from (decoded again: media decoding is checked too).")
+    var video: String?
+
+    @Option(help: "With a chat reference: the image it was made from.")
+    var image: String?
 
     @Option(help: "The float .vlpack this file was quantized from, to compare with on --text.")
     var against: String?
@@ -124,7 +131,8 @@ struct Verify: ParsableCommand {
             let ref = try ReferenceFile(path: reference)
             let context = ExecutionContext(threads: threads)
             let names = Set(ref.file.entries.map(\.name))
-            let hasLLM = names.contains(StageName.llmLogits.rawValue)
+            let isChat = ChatReferenceCheck.holds(ref)
+            let hasLLM = names.contains(StageName.llmLogits.rawValue) && !isChat
             var pass = true
             var branches: [BranchResults] = []
             /// One branch's comparisons (and the embed output's), when the reference holds its stages.
@@ -147,6 +155,11 @@ struct Verify: ParsableCommand {
                 } else {
                     print(Self.table(branches, reference: reference))
                 }
+            }
+            if isChat {
+                let chat = try ChatReferenceCheck.run(pipeline: Pipeline(pack: pack), reference: ref, media: video ?? image, on: context)
+                pass = pass && chat.pass
+                if json { output.append(("chat", chat.json)) } else { print(Self.lines(chat)) }
             }
             if hasLLM, let llm = try LLMReferenceCheck.run(decoder: LlamaDecoder(weights: Weights(pack: pack)), reference: ref, on: context) {
                 pass = pass && llm.pass
@@ -203,6 +216,30 @@ struct Verify: ParsableCommand {
             String(format: "PPL (float)        : %10.6f ± %10.6f", base.value, base.standardError),
             String(format: "PPL ratio          : %10.6f ± %10.6f", ratio.value, ratio.standardError),
         ].joined(separator: "\n")
+    }
+
+    /// The chat replay: what is compared exactly, then the compared tensors, then the greedy ids.
+    static func lines(_ r: ChatCheckResult) -> String {
+        func verdict(_ ok: Bool) -> String { ok ? "PASS" : "FAIL" }
+        var lines = [
+            "chat replay (the official Chat path)", "prompt string (\(r.prompt.count) characters) equal: \(verdict(r.promptEqual))",
+            "input.ids equal: \(verdict(r.inputIDsEqual))",
+        ]
+        for s in r.stages {
+            lines.append(
+                String(
+                    format: "%@ max_abs %.3e  rel_l2 %.3e  cosine %.8f  %@ %@", s.name.padding(toLength: 18, withPad: " ", startingAt: 0) as NSString,
+                    s.metrics.maxAbs, s.metrics.relL2, s.metrics.cosine, s.tolerance.name as NSString, s.verdict as NSString))
+        }
+        let steps = r.expectedGreedy.count
+        let equal = steps - r.mismatchedSteps.count - r.excusedSteps.count
+        lines.append(
+            "llm.greedy_ids: \(equal)/\(steps) steps equal"
+                + (r.excusedSteps.isEmpty ? "" : ", near-ties excused at steps \(r.excusedSteps)")
+                + (r.mismatchedSteps.isEmpty ? "" : ", differ at steps \(r.mismatchedSteps)")
+                + (r.greedyJudged ? "  \(verdict(r.mismatchedSteps.isEmpty))" : "  REPORT (quantized weights)"))
+        lines.append("chat: \(verdict(r.pass))")
+        return lines.joined(separator: "\n")
     }
 
     /// The LLM comparison in one line.

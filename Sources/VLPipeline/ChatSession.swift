@@ -87,6 +87,8 @@ public final class ChatSession {
         public var reusedPositions: Int
         public var prefilledPositions: Int
         public var generation: GenerationResult
+        /// The spliced input rows [L, d] of the window, when `answer(recordInput: true)` asked for them.
+        public var inputEmbeddings: [Float]?
     }
 
     /// `Chat.answer`: appends the pending reply, splices and generates, stores the post-processed
@@ -94,7 +96,7 @@ public final class ChatSession {
     /// decoder step per new token.
     public func answer(
         parameters: GenerationParameters, on context: ExecutionContext,
-        onToken: (Int) -> Void = { _ in }, isCancelled: () -> Bool = { false }
+        recordInput: Bool = false, onToken: (Int) -> Void = { _ in }, isCancelled: () -> Bool = { false }
     ) throws -> Answer {
         conversation.beginAnswer()
         let prompt = conversation.prompt
@@ -120,21 +122,7 @@ public final class ChatSession {
         }
         state.truncate(to: reused)
         let rest = Array(items[reused...])
-        var embeddings = [Float](repeating: 0, count: rest.count * d)
-        var runStart = 0
-        func flushTokens(upTo end: Int) throws {
-            let ids = rest[runStart..<end].map { if case let .token(t) = $0 { t } else { 0 } }
-            guard !ids.isEmpty else { return }
-            let rows = try decoder.embed(ids)
-            embeddings.replaceSubrange(runStart * d..<end * d, with: rows)
-        }
-        for (k, item) in rest.enumerated() {
-            guard case let .block(index, row) = item else { continue }
-            try flushTokens(upTo: k)
-            embeddings.replaceSubrange(k * d..<(k + 1) * d, with: blocks[index][row * d..<(row + 1) * d])
-            runStart = k + 1
-        }
-        try flushTokens(upTo: rest.count)
+        let embeddings = try spliced(rest)
 
         let generator = Generator(
             decoder: decoder, parameters: parameters, stopSequences: conversation.template.stopSequences(eosID: tokenizer.eosID),
@@ -152,7 +140,22 @@ public final class ChatSession {
         return Answer(
             prompt: prompt, inputIDs: items.map { if case let .token(t) = $0 { t } else { -1 } }, ids: result.ids,
             stopIDs: result.stopIDs, text: text, answer: answer, reusedPositions: reused, prefilledPositions: rest.count,
-            generation: result)
+            generation: result, inputEmbeddings: recordInput ? try spliced(items) : nil)
+    }
+
+    /// The embedding rows of `items` (token rows from the table, block rows from the blocks): what
+    /// `get_context_emb` concatenates. Cost: one [L, d] copy.
+    private func spliced(_ items: [Item]) throws -> [Float] {
+        let d = decoder.config.hidden
+        var out: [Float] = []
+        out.reserveCapacity(items.count * d)
+        for item in items {
+            switch item {
+            case let .token(t): out += try decoder.embed([t])
+            case let .block(index, row): out += blocks[index][row * d..<(row + 1) * d]
+            }
+        }
+        return out
     }
 
     /// `Chat.answer`'s post-processing of the decoded output (leading `<unk>`/`<s>` ids never reach it:

@@ -73,7 +73,7 @@ public enum LLMReferenceCheck {
         let rule = Tolerance.forStorages(storages).forLLM
         // The margin excuse is for f32 rounding flipping a near-tie; quantized ids are only reported.
         let steps = try compareGreedy(
-            decoder, prompt: ids, expected: expected, referenceLogits: rule == .float ? referenceSteps?.values : nil,
+            decoder, prompt: try decoder.embed(ids), count: ids.count, expected: expected, referenceLogits: rule == .float ? referenceSteps?.values : nil,
             state: decoder.makeRunState(capacity: capacity), on: context)
         var statistics = NextTokenStatistics()
         for i in 0..<ids.count {
@@ -90,16 +90,17 @@ public enum LLMReferenceCheck {
     /// the step's logits max_abs.
     public static let marginFactor: Float = 10
 
-    /// The greedy walk after `prompt`, one step per expected id, always continuing from the expected
-    /// id (teacher-forced), so that one excused near-tie does not derail the steps after it.
+    /// The greedy walk after the `count` prompt rows `prompt` [count, d], one step per expected id,
+    /// always continuing from the expected id (teacher-forced), so that one excused near-tie does not
+    /// derail the steps after it.
     static func compareGreedy(
-        _ decoder: LlamaDecoder, prompt: [Int], expected: [Int], referenceLogits: [Float]?, state: LlamaDecoder.RunState,
+        _ decoder: LlamaDecoder, prompt: [Float], count: Int, expected: [Int], referenceLogits: [Float]?, state: LlamaDecoder.RunState,
         on context: ExecutionContext
     ) throws -> (ids: [Int], excused: [Int], mismatched: [Int]) {
         guard !expected.isEmpty else { return ([], [], []) }
         let V = decoder.config.vocab
         var ids: [Int] = [], excused: [Int] = [], mismatched: [Int] = []
-        var logits = try decoder.forward(embeddings: try decoder.embed(prompt), count: prompt.count, state: state, logits: .last, on: context)
+        var logits = try decoder.forward(embeddings: prompt, count: count, state: state, logits: .last, on: context)
         for (step, want) in expected.enumerated() {
             let mine = LlamaDecoder.argmax(logits)
             ids.append(mine)

@@ -23,6 +23,10 @@ public enum VerifyError: RuleError, Equatable {
     case modelConfigMismatch(key: String, model: Int, base: Int)
     /// The model and the float model carry different tokenizers.
     case tokenizersDiffer(modelBytes: Int, baseBytes: Int)
+    /// A chat reference lacks a metadata entry its replay needs.
+    case referenceMetadataMissing(key: String)
+    /// A chat reference made from a video or image, replayed without `--video` / `--image`.
+    case chatReferenceNeedsMedia(upload: String)
 
     public var detail: String {
         switch self {
@@ -42,6 +46,8 @@ public enum VerifyError: RuleError, Equatable {
         case let .modelConfigMismatch(key, model, base): "llm \(key) is \(model) in the model but \(base) in the float model"
         case let .tokenizersDiffer(modelBytes, baseBytes):
             "the model's tokenizer (\(modelBytes) bytes) differs from the float model's (\(baseBytes) bytes)"
+        case let .referenceMetadataMissing(key): "the chat reference's __metadata__ has no '\(key)'"
+        case let .chatReferenceNeedsMedia(upload): "the reference was made by \(upload): pass the file it was made from with --video or --image"
         }
     }
 }

@@ -44,6 +44,23 @@ struct ChatCommandTests {
         #expect(try VerifyReferenceTests.parse(silent.stdout)[key: "prompt"]?.string?.contains("The video contains 8 frames sampled at") == true)
     }
 
+    /// `verify` replays a chat reference of the official Chat class end to end (media decoding
+    /// included): the prompt, the spliced ids, the blocks, the logits and the greedy ids.
+    @Test(arguments: [("av_vicuna", "--video", "sample_av.mp4"), ("two_turn_llama2_2", "--video", "sample_av.mp4"), ("image", "--image", "image.png")])
+    func verifyReplaysTheOfficialChat(name: String, flag: String, media: String) throws {
+        let r = try CLI.run([
+            "verify", Self.model, "--reference", "Fixtures/reference/sample_chat_\(name).safetensors", flag, "Fixtures/media/\(media)", "--json",
+        ])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        let chat = try #require(try VerifyReferenceTests.parse(r.stdout)[key: "chat"])
+        #expect(chat[key: "pass"]?.bool == true && chat[key: "prompt_equal"]?.bool == true && chat[key: "input_ids_equal"]?.bool == true)
+        #expect(chat[key: "greedy_ids"] == chat[key: "expected_greedy_ids"])
+        let stages = (chat[key: "stages"]?.array ?? []).compactMap { $0[key: "name"]?.string }
+        #expect(stages.contains("llm.logits (chained)"))
+        let missing = try CLI.run(["verify", Self.model, "--reference", "Fixtures/reference/sample_chat_\(name).safetensors"])
+        #expect(missing.status != 0 && missing.stderr.contains("chatReferenceNeedsMedia"), "\(missing.stderr)")
+    }
+
     /// Two turns and slash commands through a pipe: both answered, the second reusing the first
     /// turn's cached prefix; /audio, /image, /clear and an unknown command handled.
     @Test func chatRunsATwoTurnConversationFromAPipe() throws {
