@@ -99,6 +99,8 @@ public final class ChatSession {
         recordInput: Bool = false, onToken: (Int) -> Void = { _ in }, isCancelled: () -> Bool = { false }
     ) throws -> Answer {
         conversation.beginAnswer()
+        var answered = false
+        defer { if !answered { conversation.cancelAnswer() } }
         let prompt = conversation.prompt
         let segments = prompt.components(separatedBy: Conversation.placeholder)
         guard segments.count == blocks.count + 1 else {
@@ -137,6 +139,7 @@ public final class ChatSession {
         let text = try tokenizer.decode(result.ids)
         let answer = Self.postProcess(try tokenizer.decode(result.ids + result.stopIDs), template: conversation.template, roles: conversation.roles)
         conversation.finishAnswer(answer)
+        answered = true
         return Answer(
             prompt: prompt, inputIDs: items.map { if case let .token(t) = $0 { t } else { -1 } }, ids: result.ids,
             stopIDs: result.stopIDs, text: text, answer: answer, reusedPositions: reused, prefilledPositions: rest.count,

@@ -46,6 +46,11 @@ public struct Conversation: Sendable, Equatable {
     /// `Chat.answer`'s `append_message(roles[1], None)`: the prompt then ends with the assistant's tag.
     public mutating func beginAnswer() { messages.append((roles.assistant, nil)) }
 
+    /// Drops the pending reply (an answer that failed before it produced text).
+    public mutating func cancelAnswer() {
+        if let last = messages.last, last.role == roles.assistant, last.text == nil { messages.removeLast() }
+    }
+
     /// Stores the post-processed answer in the pending reply.
     public mutating func finishAnswer(_ text: String) {
         precondition(messages.last?.text == nil, "no pending answer")

@@ -114,4 +114,16 @@ import VLVerify
         #expect(two.reusedPositions >= common - 1 && two.reusedPositions > 0)
         #expect(two.reusedPositions + two.prefilledPositions == two.inputIDs.count)
     }
+
+    /// A question that contains the placeholder text itself cannot be spliced (the official code asserts);
+    /// the error names the rule and the conversation keeps no half-made reply.
+    @Test func aPlaceholderInTheQuestionIsRefused() throws {
+        let s = try Self.session(.vicuna)
+        _ = try s.uploadImage("\(Samples.root)/Fixtures/media/image.png", on: .standard)
+        s.ask("What is \(Conversation.placeholder)?")
+        #expect(throws: ChatError.placeholderCountMismatch(placeholders: 2, blocks: 1)) {
+            try s.answer(parameters: Self.parameters(), on: .standard)
+        }
+        #expect(s.conversation.messages.last?.role == s.conversation.roles.user)
+    }
 }
