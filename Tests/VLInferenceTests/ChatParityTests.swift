@@ -126,4 +126,23 @@ import VLVerify
         }
         #expect(s.conversation.messages.last?.role == s.conversation.roles.user)
     }
+
+    /// The demo's window: input and new tokens together at most 2000 positions — the oldest positions
+    /// are cut (`embs[:, begin_idx:]`), and the KV cache is not reused once the window's start moves.
+    @Test func longConversationsKeepTheDemosWindow() throws {
+        let s = try Self.session(.vicuna)
+        var p = Self.parameters()
+        p.maxNewTokens = 8
+        s.ask(String(repeating: "a b ", count: 1100))  // ~2200 ids with the sample's tokenizer
+        let first = try s.answer(parameters: p, on: .standard)
+        #expect(first.inputIDs.count == ChatSession.maxContext - p.maxNewTokens)
+        #expect(first.inputIDs.first != 1)  // BOS was cut with the oldest positions
+        s.ask("and?")
+        let second = try s.answer(parameters: p, on: .standard)
+        #expect(second.inputIDs.count == ChatSession.maxContext - p.maxNewTokens)
+        #expect(second.reusedPositions == 0)
+        // The window ends with the new question and the assistant's tag, as the full prompt does.
+        let tail = s.tokenizer.encode(String(second.prompt.suffix(40)), bos: false)
+        #expect(Array(second.inputIDs.suffix(8)) == Array(tail.suffix(8)))
+    }
 }
