@@ -40,7 +40,7 @@ struct VLPack: ParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "vlpack",
-        abstract: "Read, convert, quantize and verify Video-LLaMA checkpoints without running pickle code.",
+        abstract: "Read, convert, quantize, verify and run Video-LLaMA checkpoints without running pickle code.",
         discussion: """
             VLPack reads PyTorch checkpoints (torch.save zip and legacy formats) with a closed pickle \
             interpreter that never imports or calls anything, safetensors files, and sharded sets \
@@ -58,6 +58,8 @@ struct VLPack: ParsableCommand {
               vlpack quantize vl2-7b.vlpack -o vl2-7b-q4km.vlpack --type q4_k_m
               vlpack embed vl2-7b.vlpack --video clip.mp4 -o clip.safetensors
               vlpack verify vl2-7b.vlpack --reference ref.safetensors
+              vlpack run vl2-7b-q4km.vlpack --video clip.mp4 --prompt "What is happening in the video?"
+              vlpack chat vl2-7b-q4km.vlpack --video clip.mp4
               vlpack export vl2-7b.vlpack --to gguf -o llm.gguf
               vlpack tokenize vl2-7b.vlpack --text "[INST] hi [/INST]" --bos --json
 
