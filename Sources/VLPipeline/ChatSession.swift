@@ -123,6 +123,8 @@ public final class ChatSession {
             while reused < min(cached.count, items.count - 1), cached[reused] == items[reused] { reused += 1 }
         }
         state.truncate(to: reused)
+        // Until this answer succeeds the cache is known to hold only the reused prefix.
+        (cached, cachedWindowStart) = (Array(items[..<reused]), windowStart)
         let rest = Array(items[reused...])
         let embeddings = try spliced(rest)
 
@@ -134,7 +136,6 @@ public final class ChatSession {
             input: embeddings, count: rest.count, sequence: [tokenizer.bosID], state: state, on: context,
             onToken: onToken, isCancelled: isCancelled)
         cached = items + (result.ids + result.stopIDs).dropLast().map(Item.token)
-        cachedWindowStart = windowStart
 
         let text = try tokenizer.decode(result.ids)
         let answer = Self.postProcess(try tokenizer.decode(result.ids + result.stopIDs), template: conversation.template, roles: conversation.roles)
