@@ -47,11 +47,13 @@ struct Chat: ParsableCommand {
             do {
                 switch command {
                 case let .video(path):
-                    let (outcome, timings) = try session.uploadVideo(path, audio: useAudio ? .ifPresent(path: path) : .none, system: system, on: context)
+                    let (outcome, timings) = try session.uploadVideo(
+                        path, audio: useAudio ? .ifPresent(path: path) : .none, system: system, on: context, progress: StageLog.progress)
                     StageLog.note(outcome, model: model)
-                    StageLog.uploaded(timings)
+                    if !StageLog.interactive { StageLog.uploaded(timings) }
                 case let .image(path):
-                    StageLog.uploaded(try session.uploadImage(path, system: system, on: context))
+                    let timings = try session.uploadImage(path, system: system, on: context, progress: StageLog.progress)
+                    if !StageLog.interactive { StageLog.uploaded(timings) }
                 default: break
                 }
                 StageLog.write("Received.")
@@ -79,7 +81,7 @@ struct Chat: ParsableCommand {
                 var streamer = TokenStreamer(tokenizer: session.tokenizer)
                 do {
                     let answer = try session.answer(
-                        parameters: parameters, on: context, onToken: { streamer.add($0) },
+                        parameters: parameters, on: context, progress: StageLog.progress, onToken: { streamer.add($0) },
                         isCancelled: { interrupted.load(ordering: .relaxed) })
                     streamer.finish(answer.text)
                     StageLog.answered(answer)

@@ -62,16 +62,18 @@ struct Run: ParsableCommand {
         var timings = UploadTimings()
         if let video = options.video {
             let source: AudioSource = audio.map { .required(path: $0) } ?? (noAudio ? .none : .ifPresent(path: video))
-            let (outcome, t) = try session.uploadVideo(video, audio: source, system: system, on: context)
+            let (outcome, t) = try session.uploadVideo(video, audio: source, system: system, on: context, progress: StageLog.progress)
             timings = t
             StageLog.note(outcome, model: options.model)
         } else if let image = options.image {
-            timings = try session.uploadImage(image, system: system, on: context)
+            timings = try session.uploadImage(image, system: system, on: context, progress: StageLog.progress)
         }
-        StageLog.uploaded(timings)
+        if !StageLog.interactive { StageLog.uploaded(timings) }
         session.ask(prompt)
         var streamer = TokenStreamer(tokenizer: session.tokenizer)
-        let answer = try session.answer(parameters: options.sampling.parameters(for: session.decoder.weights), on: context) { id in
+        let answer = try session.answer(
+            parameters: options.sampling.parameters(for: session.decoder.weights), on: context, progress: StageLog.progress
+        ) { id in
             if !json { streamer.add(id) }
         }
         if json {
@@ -101,9 +103,16 @@ struct Run: ParsableCommand {
     }
 }
 
-/// The stage lines `run` and `chat` print on stderr.
+/// The stage lines `run` and `chat` print on stderr: one line per stage as it ends when stderr is a
+/// terminal, else one summary line per upload and per answer.
 enum StageLog {
     static func write(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+
+    static let interactive = isatty(STDERR_FILENO) != 0
+
+    static func progress(_ stage: RunStage, _ seconds: Double) {
+        if interactive { write(String(format: "[%@ %.3f s]", stage.rawValue as NSString, seconds)) }
+    }
 
     static func note(_ outcome: AudioOutcome, model: String) {
         switch outcome {

@@ -96,7 +96,8 @@ public final class ChatSession {
     /// decoder step per new token.
     public func answer(
         parameters: GenerationParameters, on context: ExecutionContext,
-        recordInput: Bool = false, onToken: (Int) -> Void = { _ in }, isCancelled: () -> Bool = { false }
+        recordInput: Bool = false, progress: (RunStage, Double) -> Void = { _, _ in }, onToken: (Int) -> Void = { _ in },
+        isCancelled: () -> Bool = { false }
     ) throws -> Answer {
         conversation.beginAnswer()
         var answered = false
@@ -132,9 +133,17 @@ public final class ChatSession {
             decoder: decoder, parameters: parameters, stopSequences: conversation.template.stopSequences(eosID: tokenizer.eosID),
             eosID: tokenizer.eosID)
         // transformers' generate(inputs_embeds=...) starts its input_ids at [BOS] (spec §7b).
+        let start = DispatchTime.now().uptimeNanoseconds
+        var first = true
         let result = try generator.generate(
             input: embeddings, count: rest.count, sequence: [tokenizer.bosID], state: state, on: context,
-            onToken: onToken, isCancelled: isCancelled)
+            onToken: { id in
+                if first {  // the first token arrives right after the prefill
+                    progress(.prefill, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                    first = false
+                }
+                onToken(id)
+            }, isCancelled: isCancelled)
         cached = items + (result.ids + result.stopIDs).dropLast().map(Item.token)
 
         let text = try tokenizer.decode(result.ids)
