@@ -104,6 +104,24 @@ Metadata: generator, case, turn, template, system, question, prompt, answer, blo
 media, video_message, torch, transformers, decord, shims.
 The two-turn conversation is two files with the same names: _1 (first ask/answer) and _2 (the second,
 whose prompt holds the first answer).
+
+Full-size mode (issue #13's full-size parity check; outputs are not committed):
+
+    /tmp/venv/bin/python Fixtures/reference/generate_chat_reference.py --full --llama LLAMA_DIR \
+        --out /tmp/fullchat/ref [--vision-dir /tmp/quant] [--audio-dir /tmp/quant_audio] [--threads 2]
+
+The same Chat calls and cases on the stand-in at the released sizes: TransformersVision with
+generate_reference.FULL_CONFIG on --vision-dir's eva_vit_g.pth / blip2_pretrained_flant5xxl.pth /
+VL_random.pth (generate_reference.py --full), OfficialAudio with generate_audio_reference.FULL on
+--audio-dir's imagebind_huge.pth / AL_random.pth (generate_audio_reference.py --full), the LLM and
+tokenizer from LLAMA_DIR (e.g. scripts/make_random_llama.py at the 7 B width cut to K layers).
+Shims 4 and 6 are not installed (the official load_video and Blip2ImageEvalProcessor run at Chat's own
+224); shim 5 returns `mel.released` [1, 8, 1, 128, 204] (the official loader's clips at the released
+settings, precomputed in Fixtures/media/reference/audio/sample_av.safetensors) instead of mel.tiny.
+Files are full_chat_<case>.safetensors, with the metadata above plus mode, llama, llama_layers,
+llama_hidden, llama_vocab, vision_dir, audio_dir, threads. The end-of-run checks are reduced to the
+cheap ones (input.frames vs official_video_frames at 224, input.mel vs mel.released); the peak RSS
+is printed. `--cases a,b` runs a subset in either mode.
 """
 import argparse
 import importlib.machinery
@@ -292,16 +310,24 @@ def build(args):
     from video_llama.processors import Blip2ImageEvalProcessor
     from omegaconf import OmegaConf
 
-    cfg = sample_config()
+    if args.full:
+        # --full: the towers and branches at the released sizes (variance-preserving random weights of
+        # generate_reference.py --full / generate_audio_reference.py --full), the LLM from --llama.
+        from generate_reference import FULL_CONFIG as cfg
+        from generate_audio_reference import FULL as AUDIO_CFG  # noqa: F811
+        vision_files = [os.path.join(args.vision_dir, n) for n in ("eva_vit_g.pth", "blip2_pretrained_flant5xxl.pth", "VL_random.pth")]
+        audio_files = [os.path.join(args.audio_dir, n) for n in ("imagebind_huge.pth", "AL_random.pth")]
+        llama_dir = args.llama
+    else:
+        cfg = sample_config()
+        vision_files = [os.path.join(SAMPLES, n) for n in ("eva_vit_g.pth", "blip2_pretrained_flant5xxl.pth", "VL_tiny.pth")]
+        audio_files = [os.path.join(SAMPLES, n) for n in ("imagebind_huge.pth", "AL_tiny.pth")]
+        llama_dir = os.path.join(SAMPLES, "llama-hf")
     size = cfg["eva"]["image_size"]
-    vision = TransformersVision(load_state(os.path.join(SAMPLES, "eva_vit_g.pth")),
-                                load_state(os.path.join(SAMPLES, "blip2_pretrained_flant5xxl.pth")),
-                                load_state(os.path.join(SAMPLES, "VL_tiny.pth")), cfg)
-    audio = OfficialAudio(imagebind_model, load_state(os.path.join(SAMPLES, "imagebind_huge.pth")),
-                          load_state(os.path.join(SAMPLES, "AL_tiny.pth")), AUDIO_CFG)
+    vision = TransformersVision(*(load_state(f) for f in vision_files), cfg)
+    audio = OfficialAudio(imagebind_model, *(load_state(f) for f in audio_files), AUDIO_CFG)
 
     # The tokenizer and LLM exactly as VideoLLAMA.__init__ makes them (float32 instead of bfloat16).
-    llama_dir = os.path.join(SAMPLES, "llama-hf")
     tok = LlamaTokenizer.from_pretrained(llama_dir, use_fast=False)
     if tok.pad_token is None:
         tok.pad_token = tok.unk_token
@@ -314,31 +340,40 @@ def build(args):
     log(f"tokenizer: {len(tok)} entries, <ImageHere> = {model.IMAGE_PATCH_TOKEN_ID}, "
         f"<AudioHere> = {model.AUDIO_PATCH_TOKEN_ID}, pad = {tok.pad_token!r}")
 
-    # 4. frames at the model's size
-    official_load_video = cv.load_video
+    # 4. frames at the model's size (at the released size 224 the official load_video runs as Chat calls it)
+    if size != 224:
+        official_load_video = cv.load_video
 
-    def load_video(video_path, n_frms, height, width, sampling, return_msg):
-        assert (height, width) == (224, 224)
-        return official_load_video(video_path=video_path, n_frms=n_frms, height=size, width=size,
-                                   sampling=sampling, return_msg=return_msg)
-    cv.load_video = load_video
-    shim(f"conversation_video.load_video: the official load_video with height = width = {size} (Chat asks 224)")
+        def load_video(video_path, n_frms, height, width, sampling, return_msg):
+            assert (height, width) == (224, 224)
+            return official_load_video(video_path=video_path, n_frms=n_frms, height=size, width=size,
+                                       sampling=sampling, return_msg=return_msg)
+        cv.load_video = load_video
+        shim(f"conversation_video.load_video: the official load_video with height = width = {size} (Chat asks 224)")
 
-    # 5. the audio clips at the sample's mel settings
-    mel = load_file(MEL)["mel.tiny"]
+    # 5. the audio clips: the official loader's (torchaudio.load is not usable here), precomputed
+    mel_key = "mel.released" if args.full else "mel.tiny"
+    mel = load_file(MEL)[mel_key]
+    assert list(mel.shape) == [8, 1, AUDIO_CFG["mel_bins"], AUDIO_CFG["target_length"]], (mel_key, mel.shape)
 
     def load_and_transform_audio_data(paths, device, clips_per_video):
         assert list(paths) == [VIDEO] and device == "cpu" and clips_per_video == 8, (paths, device, clips_per_video)
         return mel.unsqueeze(0).clone()
     cv.load_and_transform_audio_data = load_and_transform_audio_data
-    shim("conversation_video.load_and_transform_audio_data: returns mel.tiny [1,8,1,32,44] (the official "
-         "loader's clips of sample_av.mp4 at 32 mel x 44 frames) instead of 128 x 204")
+    if args.full:
+        shim("conversation_video.load_and_transform_audio_data: returns mel.released [1,8,1,128,204] (the official "
+             "loader's clips of sample_av.mp4 at the released 128 mel x 204 frames, precomputed; torchaudio is "
+             "not usable here)")
+    else:
+        shim("conversation_video.load_and_transform_audio_data: returns mel.tiny [1,8,1,32,44] (the official "
+             "loader's clips of sample_av.mp4 at 32 mel x 44 frames) instead of 128 x 204")
 
     vis_processor = registry.get_processor_class("alpro_video_eval").from_config(
         OmegaConf.create({"name": "alpro_video_eval", "n_frms": 8, "image_size": 224}))
     chat = cv.Chat(model, vis_processor, device="cpu")
-    chat.image_vis_processor = Blip2ImageEvalProcessor(image_size=size)
-    shim(f"chat.image_vis_processor = Blip2ImageEvalProcessor(image_size={size}) (Chat.__init__ uses 224)")
+    if size != 224:
+        chat.image_vis_processor = Blip2ImageEvalProcessor(image_size=size)
+        shim(f"chat.image_vis_processor = Blip2ImageEvalProcessor(image_size={size}) (Chat.__init__ uses 224)")
     recorder = Recorder(chat, model)
     return cv, chat, model, recorder
 
@@ -440,6 +475,7 @@ def write_case(path, name, turn, chat_result, rec, model, calls, meta, upload):
           "torch": torch.__version__, "transformers": transformers.__version__, "decord": decord.__version__,
           "shims": json.dumps(SHIMS)}
     md.update(meta)
+    write_case.last_stop = why
     save_file(tensors, path, metadata=md)
     log(f"wrote {os.path.relpath(path, ROOT)} " + str({k: tuple(v.shape) for k, v in tensors.items()}))
     return ok, greedy
@@ -459,6 +495,21 @@ for path in sys.argv[2:]:
     out = run_stages(vision, ref["input.frames"])["video.out"]
     print(f"transformers {transformers.__version__}: {os.path.basename(path)} video.out rel_l2 {rel_l2(out, ref['video.out']):.2e}")
 """
+
+
+def cross_checks_full(out_dir, prefix):
+    """--full: the recorded branch inputs against the official loaders' (no second tower pass: too slow)."""
+    import torch
+    from safetensors.torch import load_file
+    from generate_reference import official_video_frames
+    av = load_file(os.path.join(out_dir, f"{prefix}av_vicuna.safetensors"))
+    import decord
+    decord.bridge.set_bridge("native")   # the official load_video switched decord to the torch bridge
+    frames = official_video_frames(VIDEO, 224, 8)
+    log(f"CHECK input.frames (Chat's tensor) vs generate_reference.official_video_frames(sample_av.mp4, 224): "
+        f"max_abs {(frames - av['input.frames']).abs().max().item():.2e}")
+    log(f"CHECK input.mel equal to mel.released of {os.path.relpath(MEL, ROOT)}: "
+        f"{torch.equal(load_file(MEL)['mel.released'], av['input.mel'])}")
 
 
 def cross_checks(out_dir):
@@ -491,18 +542,40 @@ def main():
     ap.add_argument("--transformers", default="/tmp/tf428", help="a folder holding transformers 4.28 (first on sys.path)")
     ap.add_argument("--torchvision", default="/tmp/tv_overlay",
                     help="a folder holding torchvision (pip --target; kept out of the venv, see shim 1)")
-    ap.add_argument("--out", default=HERE, help="output folder")
+    ap.add_argument("--out", default=None, help="output folder (default: this folder; required with --full)")
     ap.add_argument("--max-new-tokens", type=int, default=32)
+    ap.add_argument("--full", action="store_true",
+                    help="released sizes: towers/branches from --vision-dir / --audio-dir (FULL configs), the LLM "
+                         "from --llama, frames at 224 (load_video as Chat calls it), mel.released; writes "
+                         "full_chat_<case>.safetensors into --out (not committed)")
+    ap.add_argument("--llama", help="with --full: a Hugging Face LLaMA folder (e.g. scripts/make_random_llama.py "
+                                    "--hidden 4096 --ffn 11008 --heads 32 --vocab 32000 --layers K)")
+    ap.add_argument("--vision-dir", default="/tmp/quant", help="with --full: eva_vit_g.pth, "
+                    "blip2_pretrained_flant5xxl.pth, VL_random.pth (generate_reference.py --full)")
+    ap.add_argument("--audio-dir", default="/tmp/quant_audio", help="with --full: imagebind_huge.pth, AL_random.pth "
+                    "(generate_audio_reference.py --full)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (the committed references: 1)")
+    ap.add_argument("--cases", help="comma-separated case names to run (default: all)")
     args = ap.parse_args()
+    if args.full and (not args.llama or not args.out):
+        ap.error("--full needs --llama DIR and --out DIR")
+    args.out = args.out or HERE
+    os.makedirs(args.out, exist_ok=True)
+    prefix = "full_chat_" if args.full else "sample_chat_"
     if args.transformers and os.path.isdir(args.transformers):
         sys.path.insert(0, args.transformers)
     if args.torchvision and os.path.isdir(args.torchvision):
         sys.path.insert(0, args.torchvision)
     sys.path.insert(0, HERE)
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    import resource
+    import time
     import torch
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
+    start = time.perf_counter()
     cv, chat, model, rec = build(args)
+    log(f"built in {time.perf_counter() - start:.1f} s; peak RSS so far "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
 
     cases = [
         # (file suffix, template, upload, media, system as demo_audiovideo.py sets it, questions)
@@ -518,7 +591,19 @@ def main():
                  "llama_v2": ("conv_llava_llama_2", cv.conv_llava_llama_2)}
     av_message = None
     checks, summary = [], []
+    if args.cases:
+        wanted = args.cases.split(",")
+        assert set(wanted) <= {c[0] for c in cases}, wanted
+        cases = [c for c in cases if c[0] in wanted]
+    extra_meta = {}
+    if args.full:
+        import json as _json
+        llm_cfg = _json.load(open(os.path.join(args.llama, "config.json")))
+        extra_meta = {"mode": "full", "llama": args.llama, "llama_layers": str(llm_cfg["num_hidden_layers"]),
+                      "llama_hidden": str(llm_cfg["hidden_size"]), "llama_vocab": str(llm_cfg["vocab_size"]),
+                      "vision_dir": args.vision_dir, "audio_dir": args.audio_dir, "threads": str(args.threads)}
     for name, model_type, upload, media, system, questions in cases:
+        case_start = time.perf_counter()
         tname, template = templates[model_type]
         conv = template.copy()          # as demo_audiovideo.upload_imgorvideo
         conv.system = system
@@ -534,16 +619,22 @@ def main():
             result = chat.answer(conv=conv, img_list=img_list, num_beams=1, temperature=1.0,
                                  max_new_tokens=args.max_new_tokens, max_length=2000)
             suffix = f"{name}_{turn}" if len(questions) > 1 else name
-            path = os.path.join(args.out, f"sample_chat_{suffix}.safetensors")
+            path = os.path.join(args.out, f"{prefix}{suffix}.safetensors")
             meta = {"template": f"{model_type}: {tname}", "system": conv.system, "question": q,
                     "questions_so_far": json.dumps(questions[:turn]), "upload": f"Chat.{upload}",
                     "media": os.path.relpath(media, ROOT), "upload_message": video_message,
                     "max_new_tokens": str(args.max_new_tokens)}
+            meta.update(extra_meta)
             ok, greedy = write_case(path, suffix, turn, result, rec.record, model, calls, meta, upload)
             checks.append(ok)
             summary.append((suffix, rec.record["prompt"], greedy, result[0]))
+            log(f"{suffix}: stop = {write_case.last_stop}; {time.perf_counter() - case_start:.1f} s since the upload; "
+                f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
 
     # Checks printed at the end.
+    if av_message is None:   # --cases without an audio+video upload
+        log(f"CHECK all teacher-forced greedy re-derivations equal generate's: {all(checks)}")
+        sys.exit(0 if all(checks) else 1)
     log(f"CHECK the audio+video message is {len(av_message)} characters (spec §5.4: 267): {len(av_message) == 267}")
     for suffix, prompt, greedy, answer in summary:
         if suffix.startswith("av_") or suffix.startswith("two_turn"):
@@ -551,7 +642,13 @@ def main():
     for suffix, prompt, greedy, answer in summary:
         log(f"{suffix}: prompt[:300] = {prompt[:300]!r}")
         log(f"{suffix}: greedy = {greedy}; answer = {answer!r}")
-    cross_checks(args.out)
+    if args.full:
+        if "av_vicuna" in [c[0] for c in cases]:
+            cross_checks_full(args.out, prefix)
+    else:
+        cross_checks(args.out)
+    log(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB; "
+        f"{time.perf_counter() - start:.1f} s in all")
     log(f"CHECK all teacher-forced greedy re-derivations equal generate's: {all(checks)}")
     if not all(checks):
         sys.exit(1)
