@@ -222,8 +222,9 @@ struct Verify: ParsableCommand {
     static func lines(_ r: ChatCheckResult) -> String {
         func verdict(_ ok: Bool) -> String { ok ? "PASS" : "FAIL" }
         var lines = [
-            "chat replay (the official Chat path)", "prompt string (\(r.prompt.count) characters) equal: \(verdict(r.promptEqual))",
-            "input.ids equal: \(verdict(r.inputIDsEqual))",
+            "chat replay (the official Chat path)",
+            "prompt string (\(r.prompt.count) characters) equal: \(r.promptJudged ? verdict(r.promptEqual) : "\(r.promptEqual) REPORT (an earlier quantized answer)")",
+            "input.ids equal: \(r.promptJudged ? verdict(r.inputIDsEqual) : "\(r.inputIDsEqual) REPORT")",
         ]
         for s in r.stages {
             lines.append(

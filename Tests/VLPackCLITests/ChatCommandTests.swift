@@ -61,6 +61,20 @@ struct ChatCommandTests {
         #expect(missing.status != 0 && missing.stderr.contains("chatReferenceNeedsMedia"), "\(missing.stderr)")
     }
 
+    /// With quantized weights the replay reports the greedy ids, and after an earlier answer that
+    /// came out otherwise (the sample's q4_k_m answers turn 1 differently) the prompt too, instead of
+    /// comparing rows that no longer line up.
+    @Test func quantizedReplayReportsWhatDependsOnEarlierAnswers() throws {
+        let q = "\(VerifyReferenceTests.folder)/sample-all-q4_k_m.vlpack"
+        try #require(try CLI.run(["quantize", Self.model, "-o", q, "--type", "q4_k_m"]).status == 0)
+        let r = try CLI.run([
+            "verify", q, "--reference", "Fixtures/reference/sample_chat_two_turn_2.safetensors", "--video", "Fixtures/media/sample_av.mp4",
+        ])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("equal: false REPORT (an earlier quantized answer)"), "\(r.stdout)")
+        #expect(r.stdout.contains("REPORT (quantized weights)") && r.stdout.contains("audio.out") && r.stdout.contains("q8_0 PASS"))
+    }
+
     /// Two turns and slash commands through a pipe: both answered, the second reusing the first
     /// turn's cached prefix; /audio, /image, /clear and an unknown command handled.
     @Test func chatRunsATwoTurnConversationFromAPipe() throws {
