@@ -20,6 +20,10 @@ public final class ChatSession {
     public private(set) var conversation: Conversation
     /// `img_list`: the embedding blocks in placeholder order, each [rows, d_llm].
     public private(set) var blocks: [[Float]] = []
+    /// Each block's identity for the cache record (unique in the session: a new upload's block 0 is
+    /// not the previous conversation's block 0).
+    private var blockIDs: [Int] = []
+    private var nextBlockID = 0
     private let state: LlamaDecoder.RunState
     /// What the KV cache holds, position by position, and where the window started.
     private var cached: [Item] = []
@@ -28,10 +32,10 @@ public final class ChatSession {
     /// The official demo's context: input and new tokens together at most this long (`max_length`).
     public static let maxContext = 2000
 
-    /// One position of the spliced input.
+    /// One position of the spliced input: a token, or row `row` of block `index` (identified by `id`).
     enum Item: Equatable {
         case token(Int)
-        case block(index: Int, row: Int)
+        case block(id: Int, index: Int, row: Int)
     }
 
     public init(pipeline: Pipeline, template: PromptTemplate, system: String? = nil) throws {
@@ -52,6 +56,7 @@ public final class ChatSession {
     public func reset(system: String? = nil) {
         conversation = Conversation(template: conversation.template, system: system)
         blocks = []
+        blockIDs = []
     }
 
     /// Adds an upload's embedding blocks (audio first, as `Chat.upload_video` appends them) and its
@@ -63,6 +68,8 @@ public final class ChatSession {
         for b in new where b.isEmpty || b.count % d != 0 { throw ChatError.blockWidthMismatch(width: d, values: b.count) }
         if let system { conversation.system = system }
         blocks += new
+        blockIDs += (0..<new.count).map { nextBlockID + $0 }
+        nextBlockID += new.count
         conversation.upload(upload)
     }
 
@@ -112,7 +119,7 @@ public final class ChatSession {
         var items: [Item] = []
         for (i, segment) in segments.enumerated() {
             items += tokenizer.encode(segment, bos: i == 0).map(Item.token)
-            if i < blocks.count { items += (0..<blocks[i].count / d).map { Item.block(index: i, row: $0) } }
+            if i < blocks.count { items += (0..<blocks[i].count / d).map { Item.block(id: blockIDs[i], index: i, row: $0) } }
         }
         // The demo's window: the last max_length − max_new_tokens positions.
         let windowStart = max(0, items.count + parameters.maxNewTokens - Self.maxContext)
@@ -165,7 +172,7 @@ public final class ChatSession {
         for item in items {
             switch item {
             case let .token(t): out += try decoder.embed([t])
-            case let .block(index, row): out += blocks[index][row * d..<(row + 1) * d]
+            case let .block(_, index, row): out += blocks[index][row * d..<(row + 1) * d]
             }
         }
         return out

@@ -145,4 +145,24 @@ import VLVerify
         let tail = s.tokenizer.encode(String(second.prompt.suffix(40)), bos: false)
         #expect(Array(second.inputIDs.suffix(8)) == Array(tail.suffix(8)))
     }
+
+    /// A new upload's blocks are new to the cache even where the prompt text is the same: the second
+    /// image reuses only the text before its block, and answers as a fresh session does.
+    @Test func aNewUploadIsNotMistakenForTheCachedOne() throws {
+        let (png, jpg) = ("\(Samples.root)/Fixtures/media/image.png", "\(Samples.root)/Fixtures/media/image.jpg")
+        let s = try Self.session(.vicuna)
+        _ = try s.uploadImage(png, on: .standard)
+        s.ask("What is in the image?")
+        let first = try s.answer(parameters: Self.parameters(), on: .standard)
+        s.reset()
+        _ = try s.uploadImage(jpg, on: .standard)
+        s.ask("What is in the image?")
+        let second = try s.answer(parameters: Self.parameters(), on: .standard)
+        #expect(second.prompt == first.prompt)
+        #expect(second.reusedPositions == second.inputIDs.firstIndex(of: -1))
+        let fresh = try Self.session(.vicuna)
+        _ = try fresh.uploadImage(jpg, on: .standard)
+        fresh.ask("What is in the image?")
+        #expect(try fresh.answer(parameters: Self.parameters(), on: .standard).ids == second.ids)
+    }
 }
