@@ -71,11 +71,7 @@ struct Embed: ParsableCommand {
         let input = try video.map { try MediaInput.video($0, frames: frames, size: size) } ?? image.map { try MediaInput.image($0, size: size) }
         let source: AudioSource = audio.map { .required(path: $0) } ?? (noAudio ? .none : video.map { .ifPresent(path: $0) } ?? .none)
         let (sound, outcome) = try pipeline.loadAudio(source, threads: threads)
-        switch outcome {
-        case let .noTrack(path): FileHandle.standardError.write(Data("vlpack: note: \(path) has no audio track: video only\n".utf8))
-        case .noAudioBranch: FileHandle.standardError.write(Data("vlpack: note: \(model) has no audio branch: video only\n".utf8))
-        case .loaded, .notRequested: break
-        }
+        StageLog.note(outcome, model: model)
         let outputs = try pipeline.stageOutputs(for: input, audio: sound, on: ExecutionContext(threads: threads))
         try outputs.write(to: output, metadata: (input?.metadata ?? [:]).merging(sound?.metadata ?? [:]) { a, _ in a })
         print("\(output): \(outputs.names.joined(separator: ", "))")

@@ -117,6 +117,7 @@ enum StageLog {
     static func note(_ outcome: AudioOutcome, model: String) {
         switch outcome {
         case let .noTrack(path): write("vlpack: note: \(path) has no audio track: video only")
+        case let .unusable(path, reason): write("vlpack: note: \(path): the sound cannot be used (\(reason)): video only")
         case .noAudioBranch: write("vlpack: note: \(model) has no audio branch: video only")
         case .loaded, .notRequested: break
         }

@@ -57,6 +57,9 @@ public enum AudioOutcome: Sendable, Equatable {
     case noTrack(path: String)
     /// `.ifPresent` on a model without the audio branch.
     case noAudioBranch
+    /// `.ifPresent` on a track that could not be used (too short for one fbank window, no samples,
+    /// undecodable): video only, as the demo's `except` does for any failure of the audio loader.
+    case unusable(path: String, reason: String)
 }
 
 extension MelSettings {
@@ -90,6 +93,7 @@ extension Pipeline {
         switch result {
         case let .success(clips): return (AudioInput(source: path, clips: clips), .loaded)
         case .failure(.noAudioStream) where source == .ifPresent(path: path): return (nil, .noTrack(path: path))
+        case let .failure(error) where source == .ifPresent(path: path): return (nil, .unusable(path: path, reason: "\(error)"))
         case let .failure(error): throw error
         }
     }
