@@ -16,13 +16,7 @@ import VLVerify
     @Test(arguments: ["keep", "f32"])
     func floatWeightsMatchAtImplementationTolerance(variant: String) throws {
         let results = try Self.check(variant == "f32" ? Samples.audioF32 : Samples.audioKeep)
-        #expect(results.filter { !$0.chained }.map(\.name) == Self.stageNames)
-        #expect(results.filter(\.chained).map(\.name) == Array(Self.stageNames.dropFirst()))
-        for r in results {
-            #expect(r.tolerance == .float)
-            #expect(r.metrics.relL2 <= Tolerance.float.maxRelL2!, "\(r.name) \(r.chained ? "chained" : ""): rel_l2 \(r.metrics.relL2)")
-            #expect(r.pass)
-        }
+        expectFloatParity(results, stages: Self.stageNames)
     }
 
     /// Every recipe keeps the branch at Q8_0: judged by the 8-bit rule at `audio.out`, reported before.

@@ -7,6 +7,7 @@ import VLInference
 import VLPackFormat
 import VLQuant
 import VLQuantize
+import VLVerify
 
 /// Sample model files shared by the tests: converted once per process from Fixtures/samples.
 enum Samples {
@@ -85,5 +86,19 @@ enum Samples {
 
     static func requantize(_ source: String, to recipe: QuantRecipe, overrides: [TypeOverride] = [], output: String) throws {
         _ = try QuantizationSession(policy: QuantPolicy(recipe: recipe, overrides: overrides), threads: 2).quantize(VLPackFile(path: source), output: output)
+    }
+}
+
+/// A float-weight branch check: every stage from the reference's own input and the chain from the
+/// input at every later stage, each within the float rule.
+func expectFloatParity(_ results: [StageResult], stages: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(results.filter { !$0.chained }.map(\.name) == stages, sourceLocation: sourceLocation)
+    #expect(results.filter(\.chained).map(\.name) == Array(stages.dropFirst()), sourceLocation: sourceLocation)
+    for r in results {
+        #expect(r.tolerance == .float, sourceLocation: sourceLocation)
+        #expect(
+            r.metrics.relL2 <= Tolerance.float.maxRelL2!, "\(r.name) \(r.chained ? "chained" : ""): rel_l2 \(r.metrics.relL2)",
+            sourceLocation: sourceLocation)
+        #expect(r.pass, sourceLocation: sourceLocation)
     }
 }

@@ -17,13 +17,7 @@ import VLPackFormat
     func floatWeightsMatchAtImplementationTolerance(variant: String) throws {
         let results = try Self.check(variant == "f32" ? Samples.f32 : Samples.keep)
         // Each stage from the reference's own input, and the chain from the frames at every later stage.
-        #expect(results.filter { !$0.chained }.map(\.name) == Self.stageNames)
-        #expect(results.filter(\.chained).map(\.name) == Array(Self.stageNames.dropFirst()))
-        for r in results {
-            #expect(r.tolerance == .float)
-            #expect(r.metrics.relL2 <= Tolerance.float.maxRelL2!, "\(r.name) \(r.chained ? "chained" : ""): rel_l2 \(r.metrics.relL2)")
-            #expect(r.pass)
-        }
+        expectFloatParity(results, stages: Self.stageNames)
     }
 
     /// Storage loss is judged at `video.out`; earlier stages over quantized weights are reported only.
