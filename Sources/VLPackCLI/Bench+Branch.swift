@@ -158,7 +158,7 @@ struct BranchBenchmark<B: BranchCost> {
         let flops = branch.flops(count: count)  // the model's; the media stage is not counted
         let prefixes = B.stages.flatMap(\.weights)
         let storages = Dictionary(
-            grouping: branch.weights.pack.tensors.filter { t in prefixes.contains { $0.contains(t.name) } },
+            grouping: branch.weights.pack.tensors(under: prefixes),
             by: { $0.storage.name }
         ).mapValues(\.count)
         let labels = (media == nil ? [] : ["media"]) + B.stages.map(\.label)

@@ -74,7 +74,7 @@ extension Bench {
             let peakRSS = Bench.peakRSSBytes()
             let pp = Double(promptTokens) / prefill.sorted()[runs / 2], tg = Double(genTokens) / decode.sorted()[runs / 2]
             // Bytes one decoding step streams: every llm tensor but the embedding table (one row of it).
-            let llmTensors = decoder.weights.pack.tensors.filter { ComponentName.owner(ofTensor: $0.name) == .llm && $0.name != TensorPrefix.tokenizerTensor }
+            let llmTensors = decoder.weights.pack.tensors(under: TensorPrefix.owned(by: .llm))  // the tokenizer bytes lie under none
             let weightBytes = llmTensors.filter { !TensorPrefix.llmEmbedTokens.contains($0.name) }.reduce(0) { $0 + $1.nbytes }
             let parameters = llmTensors.reduce(0) { $0 + $1.shape.reduce(1, *) }
             let bandwidth = MemoryBandwidth.measure(on: context)

@@ -75,6 +75,12 @@ public final class VLPackFile: TensorSource {
         index[name].map { tensors[$0] }
     }
 
+    /// The tensors under any of `prefixes` (a branch's or a component's weights), in table order.
+    /// O(tensors · prefixes).
+    public func tensors(under prefixes: [TensorPrefix]) -> [VLPackTensor] {
+        tensors.filter { t in prefixes.contains { $0.contains(t.name) } }
+    }
+
     /// Zero-copy view of the tensor's bytes; keeps the mapping alive. O(1). The bytes are not
     /// checksummed here (see `verifyIntegrity()`).
     public func bytes(of tensor: VLPackTensor) -> TensorBytes {

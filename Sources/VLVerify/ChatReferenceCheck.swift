@@ -84,7 +84,7 @@ public enum ChatReferenceCheck {
         guard let answer, let embeddings = answer.inputEmbeddings else { throw VerifyError.referenceMetadataMissing(key: "question") }
 
         let llm = session.decoder
-        let llmRule = Tolerance.forStorages(llm.weights.pack.tensors.filter { ComponentName.owner(ofTensor: $0.name) == .llm }.map(\.storage))
+        let llmRule = Tolerance.forWeights(under: TensorPrefix.owned(by: .llm), in: pipeline.pack)
         func judged(_ rule: Tolerance) -> Tolerance { rule == .float ? rule : rule.reportedOnly }
         var stages: [StageResult] = []
         func compare(_ name: StageName, _ got: [Float], rule: Tolerance) throws {
@@ -96,8 +96,7 @@ public enum ChatReferenceCheck {
         let blockNames: [StageName] = session.blocks.count == 2 ? [.audioOut, .videoOut] : [.videoOut]
         for (name, block) in zip(blockNames, session.blocks) {
             let prefixes = name == .audioOut ? AudioBranch.stages.flatMap(\.weights) : VideoBranch.stages.flatMap(\.weights)
-            let storages = pipeline.pack.tensors.filter { t in prefixes.contains { $0.contains(t.name) } }.map(\.storage)
-            try compare(name, block, rule: Tolerance.forStorages(storages))
+            try compare(name, block, rule: Tolerance.forWeights(under: prefixes, in: pipeline.pack))
         }
         let wantIDs = try reference.tensor(StageName.inputIDs.rawValue, rank: 1)?.values.map { Int($0) }
         // A replay whose input differs in length (an earlier turn answered otherwise, as quantized

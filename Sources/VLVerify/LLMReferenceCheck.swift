@@ -69,8 +69,7 @@ public enum LLMReferenceCheck {
         if let (values, shape) = referenceSteps, shape != [expected.count, V] {
             throw VerifyError.referenceSizeMismatch(stage: StageName.llmGreedyLogits.rawValue, reference: values.count, model: expected.count * V)
         }
-        let storages = decoder.weights.pack.tensors.filter { ComponentName.owner(ofTensor: $0.name) == .llm }.map(\.storage)
-        let rule = Tolerance.forStorages(storages).forLLM
+        let rule = Tolerance.forWeights(under: TensorPrefix.owned(by: .llm), in: decoder.weights.pack).forLLM
         // The margin excuse is for f32 rounding flipping a near-tie; quantized ids are only reported.
         let steps = try compareGreedy(
             decoder, prompt: try decoder.embed(ids), count: ids.count, expected: expected, referenceLogits: rule == .float ? referenceSteps?.values : nil,

@@ -20,9 +20,7 @@ public struct ReferenceCheck<B: Branch> {
     /// The rule for a comparison at `stage` over the weights `stages` read (the loosest storage wins;
     /// storage loss is judged only at the output).
     func tolerance(at stage: StageName, reading stages: ArraySlice<BranchStage<B>>) -> Tolerance {
-        let prefixes = stages.flatMap(\.weights)
-        let storages = branch.weights.pack.tensors.filter { t in prefixes.contains { $0.contains(t.name) } }.map(\.storage)
-        let rule = Tolerance.forStorages(storages)
+        let rule = Tolerance.forWeights(under: stages.flatMap(\.weights), in: branch.weights.pack)
         return rule == .float || stage == output ? rule : rule.reportedOnly
     }
 

@@ -50,6 +50,11 @@ public struct Tolerance: Sendable, Equatable {
         (maxRelL2.map { m.relL2 <= $0 } ?? true) && (minCosine.map { m.cosine >= $0 } ?? true)
     }
 
+    /// The loosest rule the weights under `prefixes` in `pack` need.
+    public static func forWeights(under prefixes: [TensorPrefix], in pack: VLPackFile) -> Tolerance {
+        forStorages(pack.tensors(under: prefixes).map(\.storage))
+    }
+
     /// The loosest rule any of `storages` needs.
     public static func forStorages<S: Sequence>(_ storages: S) -> Tolerance where S.Element == StorageType {
         var worst = Tolerance.float
