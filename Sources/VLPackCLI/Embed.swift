@@ -41,11 +41,7 @@ struct Embed: ParsableCommand {
     @Option(help: "A still image (PNG, JPEG, ...).")
     var image: String?
 
-    @Option(help: "Take the sound from this file (audio or video) instead of the video's own track.")
-    var audio: String?
-
-    @Flag(help: "Do not embed the sound.")
-    var noAudio = false
+    @OptionGroup var sound: AudioOptions
 
     @Option(help: "Threads for decoding, the fbank and the model.")
     var threads = 2
@@ -58,8 +54,7 @@ struct Embed: ParsableCommand {
 
     func validate() throws {
         guard video == nil || image == nil else { throw ValidationError("pass at most one of --video FILE or --image FILE") }
-        guard video != nil || image != nil || audio != nil else { throw ValidationError("pass --video FILE, --image FILE or --audio FILE") }
-        guard !(noAudio && audio != nil) else { throw ValidationError("--audio FILE and --no-audio exclude each other") }
+        guard video != nil || image != nil || sound.audio != nil else { throw ValidationError("pass --video FILE, --image FILE or --audio FILE") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard frames >= 1, frames <= 1024 else { throw ValidationError("--frames must be between 1 and 1024") }
     }
@@ -69,11 +64,10 @@ struct Embed: ParsableCommand {
         // Frames are made at the size the model's ViT was built for (224 for EVA ViT-g).
         let size = pipeline.imageSize
         let input = try video.map { try MediaInput.video($0, frames: frames, size: size) } ?? image.map { try MediaInput.image($0, size: size) }
-        let source: AudioSource = audio.map { .required(path: $0) } ?? (noAudio ? .none : video.map { .ifPresent(path: $0) } ?? .none)
-        let (sound, outcome) = try pipeline.loadAudio(source, threads: threads)
+        let (loaded, outcome) = try pipeline.loadAudio(sound.source(video: video), threads: threads)
         StageLog.note(outcome, model: model)
-        let outputs = try pipeline.stageOutputs(for: input, audio: sound, on: ExecutionContext(threads: threads))
-        try outputs.write(to: output, metadata: (input?.metadata ?? [:]).merging(sound?.metadata ?? [:]) { a, _ in a })
+        let outputs = try pipeline.stageOutputs(for: input, audio: loaded, on: ExecutionContext(threads: threads))
+        try outputs.write(to: output, metadata: (input?.metadata ?? [:]).merging(loaded?.metadata ?? [:]) { a, _ in a })
         print("\(output): \(outputs.names.joined(separator: ", "))")
     }
 }

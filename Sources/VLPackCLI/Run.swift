@@ -37,11 +37,7 @@ struct Run: ParsableCommand {
 
     @OptionGroup var options: ConversationOptions
 
-    @Option(help: "Take the video's sound from this file instead (then it must have a sound track).")
-    var audio: String?
-
-    @Flag(help: "Do not use the sound.")
-    var noAudio = false
+    @OptionGroup var sound: AudioOptions
 
     @Option(help: "The question.")
     var prompt: String
@@ -50,8 +46,7 @@ struct Run: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard !(noAudio && audio != nil) else { throw ValidationError("--audio FILE and --no-audio exclude each other") }
-        guard audio == nil || options.video != nil else {
+        guard sound.audio == nil || options.video != nil else {
             throw ValidationError("--audio needs --video: the official code has no template for an image with sound, or for sound alone")
         }
     }
@@ -61,8 +56,7 @@ struct Run: ParsableCommand {
         let session = try options.makeSession()
         var timings = UploadTimings()
         if let video = options.video {
-            let source: AudioSource = audio.map { .required(path: $0) } ?? (noAudio ? .none : .ifPresent(path: video))
-            let (outcome, t) = try session.uploadVideo(video, audio: source, system: system, on: context, progress: StageLog.progress)
+            let (outcome, t) = try session.uploadVideo(video, audio: sound.source(video: video), system: system, on: context, progress: StageLog.progress)
             timings = t
             StageLog.note(outcome, model: options.model)
         } else if let image = options.image {
