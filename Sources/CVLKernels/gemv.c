@@ -30,26 +30,69 @@ void vl_gemv_f16_ref(const uint16_t *w, const float *x, float *y, int64_t cols, 
 }
 
 #if VL_X86
+#define VL_F16X8(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
+
+__attribute__((target("avx2,fma,f16c"))) static inline float f16_hsum(__m256 a) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* Four rows per pass share each load of x: x is f32, twice the bytes of an F16 row, and past ~8 K
+ * columns it no longer fits L1, so one row at a time read it from L2 once per row (measured: 10 → 12.5
+ * GB/s on 4096 × 11008 with one thread). */
 __attribute__((target("avx2,fma,f16c"))) static void f16_avx2(const uint16_t *w, const float *x, float *y, int64_t cols, int64_t r0,
                                                               int64_t r1) {
-    for (int64_t r = r0; r < r1; r++) {
+    int64_t r = r0;
+    for (; r + 4 <= r1; r += 4) {
+        const uint16_t *p0 = w + r * cols, *p1 = p0 + cols, *p2 = p1 + cols, *p3 = p2 + cols;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        int64_t c = 0;
+        for (; c + 16 <= cols; c += 16) {
+            _mm_prefetch((const char *)(p0 + c) + VL_PREFETCH_DISTANCE, _MM_HINT_T0);
+            _mm_prefetch((const char *)(p1 + c) + VL_PREFETCH_DISTANCE, _MM_HINT_T0);
+            _mm_prefetch((const char *)(p2 + c) + VL_PREFETCH_DISTANCE, _MM_HINT_T0);
+            _mm_prefetch((const char *)(p3 + c) + VL_PREFETCH_DISTANCE, _MM_HINT_T0);
+            const __m256 x0 = _mm256_loadu_ps(x + c), x1 = _mm256_loadu_ps(x + c + 8);
+            a0 = _mm256_fmadd_ps(VL_F16X8(p0 + c), x0, a0);
+            a1 = _mm256_fmadd_ps(VL_F16X8(p1 + c), x0, a1);
+            a2 = _mm256_fmadd_ps(VL_F16X8(p2 + c), x0, a2);
+            a3 = _mm256_fmadd_ps(VL_F16X8(p3 + c), x0, a3);
+            a0 = _mm256_fmadd_ps(VL_F16X8(p0 + c + 8), x1, a0);
+            a1 = _mm256_fmadd_ps(VL_F16X8(p1 + c + 8), x1, a1);
+            a2 = _mm256_fmadd_ps(VL_F16X8(p2 + c + 8), x1, a2);
+            a3 = _mm256_fmadd_ps(VL_F16X8(p3 + c + 8), x1, a3);
+        }
+        for (; c + 8 <= cols; c += 8) {
+            const __m256 x0 = _mm256_loadu_ps(x + c);
+            a0 = _mm256_fmadd_ps(VL_F16X8(p0 + c), x0, a0);
+            a1 = _mm256_fmadd_ps(VL_F16X8(p1 + c), x0, a1);
+            a2 = _mm256_fmadd_ps(VL_F16X8(p2 + c), x0, a2);
+            a3 = _mm256_fmadd_ps(VL_F16X8(p3 + c), x0, a3);
+        }
+        float s0 = f16_hsum(a0), s1 = f16_hsum(a1), s2 = f16_hsum(a2), s3 = f16_hsum(a3);
+        for (; c < cols; c++) {
+            s0 += _cvtsh_ss(p0[c]) * x[c];
+            s1 += _cvtsh_ss(p1[c]) * x[c];
+            s2 += _cvtsh_ss(p2[c]) * x[c];
+            s3 += _cvtsh_ss(p3[c]) * x[c];
+        }
+        y[r] = s0, y[r + 1] = s1, y[r + 2] = s2, y[r + 3] = s3;
+    }
+    for (; r < r1; r++) {
         const uint16_t *row = w + r * cols;
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         int64_t c = 0;
         for (; c + 32 <= cols; c += 32) {
-            _mm_prefetch((const char *)(row + c) + 1024, _MM_HINT_T0);
-            a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + c))), _mm256_loadu_ps(x + c), a0);
-            a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + c + 8))), _mm256_loadu_ps(x + c + 8), a1);
-            a2 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + c + 16))), _mm256_loadu_ps(x + c + 16), a2);
-            a3 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + c + 24))), _mm256_loadu_ps(x + c + 24), a3);
+            _mm_prefetch((const char *)(row + c) + VL_PREFETCH_DISTANCE, _MM_HINT_T0);
+            a0 = _mm256_fmadd_ps(VL_F16X8(row + c), _mm256_loadu_ps(x + c), a0);
+            a1 = _mm256_fmadd_ps(VL_F16X8(row + c + 8), _mm256_loadu_ps(x + c + 8), a1);
+            a2 = _mm256_fmadd_ps(VL_F16X8(row + c + 16), _mm256_loadu_ps(x + c + 16), a2);
+            a3 = _mm256_fmadd_ps(VL_F16X8(row + c + 24), _mm256_loadu_ps(x + c + 24), a3);
         }
-        for (; c + 8 <= cols; c += 8)
-            a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + c))), _mm256_loadu_ps(x + c), a0);
-        const __m256 a = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
-        __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-        s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-        s = _mm_add_ss(s, _mm_movehdup_ps(s));
-        float sum = _mm_cvtss_f32(s);
+        for (; c + 8 <= cols; c += 8) a0 = _mm256_fmadd_ps(VL_F16X8(row + c), _mm256_loadu_ps(x + c), a0);
+        float sum = f16_hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
         for (; c < cols; c++) sum += _cvtsh_ss(row[c]) * x[c];
         y[r] = sum;
     }

@@ -189,10 +189,7 @@ VL_AVX2_FMA static inline float load_f16_avx2(const uint8_t *p) {
     return _cvtsh_ss(h);
 }
 
-/* The hardware prefetcher alone left these kernels at a third of the read bandwidth when W streams
- * from DRAM (measured: 4.4 → 7.5 GB/s for Q4_0 with a prefetch 1 KB ahead of each row's cursor). */
-#define VL_PREFETCH_AHEAD 1024
-VL_AVX2_FMA static inline void prefetch_ahead(const uint8_t *p) { _mm_prefetch((const char *)(p + VL_PREFETCH_AHEAD), _MM_HINT_T0); }
+VL_AVX2_FMA static inline void prefetch_ahead(const uint8_t *p) { _mm_prefetch((const char *)(p + VL_PREFETCH_DISTANCE), _MM_HINT_T0); }
 
 /* 32 nibbles of 16 bytes: value j < 16 from the low nibble of byte j, j ≥ 16 from the high one. */
 VL_AVX2_FMA static inline __m256i nibbles_q4(const uint8_t *p) {
@@ -270,24 +267,33 @@ VL_AVX2_FMA static void q4_1_avx2(const uint8_t *w, const vl_q8_activations *x, 
 }
 
 /* The K-quants accumulate a whole 256-value block in int32 (scales applied with madd_epi16) and
- * convert once per block, which the single activation scale per 256 values allows. */
+ * convert once per block, which the single activation scale per 256 values allows. Q4_K's 6-bit scales
+ * and mins are unpacked four at a time from the 12 bytes read as three little-endian words (bytes 0-3:
+ * scale j < 4 in bits 0-5, bits 4-5 of scale j + 4 in bits 6-7; bytes 4-7 the same for the mins; bytes
+ * 8-11: low nibble bits 0-3 of scale j + 4, high nibble of min j + 4), and the mins' products with the
+ * activation sums are one madd: the per-value scalar unpack had kept this kernel compute-bound. */
 VL_AVX2_FMA static void q4_k_avx2(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t r0, int64_t r1) {
     const int64_t blocks = cols / 256;
     const __m256i low = _mm256_set1_epi8(0x0F);
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t *row = w + r * blocks * 144;
         __m256 acc = _mm256_setzero_ps();
-        float mins = 0;
+        __m128 minAcc = _mm_setzero_ps();
         for (int64_t b = 0; b < blocks; b++) {
             const uint8_t *blk = row + 144 * b;
             prefetch_ahead(blk);
             prefetch_ahead(blk + 64);
             prefetch_ahead(blk + 128);
-            int sc[8], m[8];
-            for (int j = 0; j < 8; j++) vl_q4k_unpack(blk + 4, j, &sc[j], &m[j]);
-            const int16_t *halves = x->sums + 16 * b;
-            int minDot = 0;
-            for (int j = 0; j < 8; j++) minDot += m[j] * (halves[2 * j] + halves[2 * j + 1]);
+            uint32_t packed[3];
+            memcpy(packed, blk + 4, 12);
+            const uint32_t highBits = 0x03030303, sixBits = 0x3F3F3F3F, nibbles = 0x0F0F0F0F;
+            const uint64_t scales = (uint64_t)(packed[0] & sixBits) |
+                                    (uint64_t)((packed[2] & nibbles) | (((packed[0] >> 6) & highBits) << 4)) << 32;
+            const uint32_t mins03 = packed[1] & sixBits, mins47 = ((packed[2] >> 4) & nibbles) | (((packed[1] >> 6) & highBits) << 4);
+            // Sums of the 32 activations under each sub-block (|Σ| ≤ 32·127 fits int16), times its min.
+            const __m128i subSums = _mm_hadd_epi16(
+                _mm_loadu_si128((const __m128i *)(x->sums + 16 * b)), _mm_loadu_si128((const __m128i *)(x->sums + 16 * b + 8)));
+            const __m128i minDots = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)mins47, (int)mins03)), subSums);
             const int8_t *qx = x->q + 256 * b;
             __m256i sum = _mm256_setzero_si256();
             for (int k = 0; k < 4; k++) {
@@ -295,29 +301,39 @@ VL_AVX2_FMA static void q4_k_avx2(const uint8_t *w, const vl_q8_activations *x, 
                 const __m256i lo = _mm256_and_si256(bytes, low), hi = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low);
                 const __m256i plo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(qx + 64 * k)));
                 const __m256i phi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(qx + 64 * k + 32)));
-                sum = _mm256_add_epi32(sum, _mm256_madd_epi16(plo, _mm256_set1_epi16((short)sc[2 * k])));
-                sum = _mm256_add_epi32(sum, _mm256_madd_epi16(phi, _mm256_set1_epi16((short)sc[2 * k + 1])));
+                sum = _mm256_add_epi32(sum, _mm256_madd_epi16(plo, _mm256_set1_epi16((short)((scales >> (16 * k)) & 0xFF))));
+                sum = _mm256_add_epi32(sum, _mm256_madd_epi16(phi, _mm256_set1_epi16((short)((scales >> (16 * k + 8)) & 0xFF))));
             }
             const float dx = x->d[b];
             acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16_avx2(blk) * dx), _mm256_cvtepi32_ps(sum), acc);
-            mins += load_f16_avx2(blk + 2) * dx * (float)minDot;
+            minAcc = _mm_fmadd_ps(_mm_set1_ps(load_f16_avx2(blk + 2) * dx), _mm_cvtepi32_ps(minDots), minAcc);
         }
-        y[r] = hsum_ps(acc) - mins;
+        __m128 m = _mm_add_ps(minAcc, _mm_movehl_ps(minAcc, minAcc));
+        m = _mm_add_ss(m, _mm_movehdup_ps(m));
+        y[r] = hsum_ps(acc) - _mm_cvtss_f32(m);
     }
 }
 
+/* Q6_K's values q − 32 are taken as the unsigned q (0..63) times the activations, less 32·Σ over each
+ * 16-value group of its scale times the activations' sum there: the groups are exactly the scales'
+ * (value 16j..16j + 15 has scale j), so the correction is one madd of the 16 scales with the 16 sums,
+ * and the kernel needs no sign trick. Unsigned 6-bit × signed 8-bit pairs stay exact in int16
+ * (2·63·127 < 2^15). Each sub-block's pair of scales is broadcast from the widened scale vector. */
 VL_AVX2_FMA static void q6_k_avx2(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t r0, int64_t r1) {
     const int64_t blocks = cols / 256;
-    const __m256i low = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(3), bias = _mm256_set1_epi8(32);
+    const __m256i low = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(3);
+    // Within each 32-bit lane holding scales (2m, 2m + 1): the low 128 bits take 2m, the high ones 2m + 1.
+    const __m256i spread = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t *row = w + r * blocks * 210;
         __m256 acc = _mm256_setzero_ps();
         for (int64_t b = 0; b < blocks; b++) {
             const uint8_t *blk = row + 210 * b;
             for (int line = 0; line < 210; line += 64) prefetch_ahead(blk + line);
-            const int8_t *scales = (const int8_t *)(blk + 192);
+            const __m256i scales = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(blk + 192)));
+            const __m256i sums = _mm256_loadu_si256((const __m256i *)(x->sums + 16 * b));
             const int8_t *qx = x->q + 256 * b;
-            __m256i sum = _mm256_setzero_si256();
+            __m256i sum = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(_mm256_madd_epi16(scales, sums), 5));
             for (int h = 0; h < 2; h++) {
                 const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(blk + 64 * h));
                 const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(blk + 64 * h + 32));
@@ -328,11 +344,10 @@ VL_AVX2_FMA static void q6_k_avx2(const uint8_t *w, const vl_q8_activations *x, 
                 for (int k = 0; k < 4; k++) {
                     // High bits ≤ 3 shifted by 4 stay inside their byte, so 16-bit shifts are safe.
                     const __m256i high = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), two), 4);
-                    const __m256i qw = _mm256_sub_epi8(_mm256_or_si256(lows[k], high), bias);
                     const __m256i q8 = _mm256_loadu_si256((const __m256i *)(qx + 128 * h + 32 * k));
-                    const __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(q8, qw));
-                    const __m256i sc = _mm256_set_m128i(_mm_set1_epi16(scales[8 * h + 2 * k + 1]), _mm_set1_epi16(scales[8 * h + 2 * k]));
-                    sum = _mm256_add_epi32(sum, _mm256_madd_epi16(pairs, sc));
+                    const __m256i pairs = _mm256_maddubs_epi16(_mm256_or_si256(lows[k], high), q8);
+                    const __m256i pair = _mm256_permutevar8x32_epi32(scales, _mm256_set1_epi32(4 * h + k));
+                    sum = _mm256_add_epi32(sum, _mm256_madd_epi16(pairs, _mm256_shuffle_epi8(pair, spread)));
                 }
             }
             acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16_avx2(blk + 208) * x->d[b]), _mm256_cvtepi32_ps(sum), acc);

@@ -118,9 +118,12 @@ public struct LlamaDecoder: Sendable {
             // h = RMSNorm(x) · attn_norm                                   [L, d]
             try norm("\(p).attn_norm.weight", x, rows: L, into: h)
             // q = h·Wqᵀ; k, v = h·W{k,v}ᵀ written straight into the cache  [L, d]
-            try linear("\(p).attn.q.weight", h, rows: L, out: d, in: d, into: q)
-            try linear("\(p).attn.k.weight", h, rows: L, out: d, in: d, into: keys)
-            try linear("\(p).attn.v.weight", h, rows: L, out: d, in: d, into: values)
+            try weights.linears(
+                [
+                    .init(name: "\(p).attn.q.weight", rows: d, into: q), .init(name: "\(p).attn.k.weight", rows: d, into: keys),
+                    .init(name: "\(p).attn.v.weight", rows: d, into: values),
+                ],
+                cols: d, x: h, count: L, scratch: state.scratch, on: context)
             // RoPE (rotate-half) on q and the new keys at positions start..<start+L
             Self.rotate(q, rows: L, firstPosition: start, heads: c.heads, headDim: hd, base: c.ropeBase)
             Self.rotate(keys, rows: L, firstPosition: start, heads: c.heads, headDim: hd, base: c.ropeBase)
@@ -133,8 +136,9 @@ public struct LlamaDecoder: Sendable {
             Ops.add(x, tmp, count: L * d, on: context)
             // h = RMSNorm(x) · ffn_norm;  x += down(SiLU(gate(h)) ⊙ up(h))  [L, I] → [L, d]
             try norm("\(p).ffn_norm.weight", x, rows: L, into: h)
-            try linear("\(p).mlp.gate.weight", h, rows: L, out: I, in: d, into: gate)
-            try linear("\(p).mlp.up.weight", h, rows: L, out: I, in: d, into: up)
+            try weights.linears(
+                [.init(name: "\(p).mlp.gate.weight", rows: I, into: gate), .init(name: "\(p).mlp.up.weight", rows: I, into: up)],
+                cols: d, x: h, count: L, scratch: state.scratch, on: context)
             Self.siluProduct(gate, up, count: L * I)
             try linear("\(p).mlp.down.weight", gate, rows: L, out: d, in: I, into: tmp)
             Ops.add(x, tmp, count: L * d, on: context)
@@ -170,6 +174,7 @@ public struct LlamaDecoder: Sendable {
 
     /// The offset of the largest value from the start (the first on ties, as torch.argmax); works on
     /// a row sliced out of a logits matrix without copying it.
+    @inlinable
     public static func argmax<Row: RandomAccessCollection>(_ logits: Row) -> Int where Row.Element == Float {
         var best = logits.startIndex
         for i in logits.indices where logits[i] > logits[best] { best = i }
@@ -232,6 +237,13 @@ public struct LlamaDecoder: Sendable {
             let s = scores.pointer + w * L * n
             for head in heads * w / workers..<heads * (w + 1) / workers {
                 let off = head * hd
+                if L == 1 {
+                    // One query (decoding): two matrix-vector products; sgemm would pack K and V first.
+                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(hd), alpha, ks.pointer + off, Int32(d), qs.pointer + off, 1, 0, s, 1)
+                    vl_softmax_rows_f32(s, 1, n)
+                    cblas_sgemv(CblasRowMajor, CblasTrans, Int32(n), Int32(hd), 1, vs.pointer + off, Int32(d), s, 1, 0, os.pointer + off, 1)
+                    continue
+                }
                 cblas_sgemm(
                     CblasRowMajor, CblasNoTrans, CblasTrans, Int32(L), Int32(n), Int32(hd),
                     alpha, qs.pointer + off, Int32(d), ks.pointer + off, Int32(d), 0, s, Int32(n))

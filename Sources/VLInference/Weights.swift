@@ -13,12 +13,17 @@ import VLQuant
 ///   `vector(_:shape:)` converts small tensors (biases, norms, embeddings) once and keeps them
 ///   (ViT-g + Q-Formers: ~3 MB).
 ///
+/// - Q4_0 matrices that `linear` multiplies are regrouped eight rows at a time into anonymous memory on
+///   first use (`Weights+Regrouped.swift`), and their pages in the mapping are released: the same bytes.
+///
 /// Every returned pointer is valid for the lifetime of this object (which keeps the mapping), or until
 /// the scratch buffer is reused, for `matrix`. Thread-safe.
 public final class Weights: @unchecked Sendable {
     public let pack: VLPackFile
-    private let lock = NSLock()
+    let lock = NSLock()
     private var cache: [String: UnsafeMutablePointer<Float>] = [:]
+    /// Q4_0 matrices regrouped for decoding (`Weights+Regrouped.swift`), by tensor name; under `lock`.
+    var regrouped: [String: OwnedBuffer] = [:]
 
     public init(pack: VLPackFile) { self.pack = pack }
 

@@ -76,6 +76,49 @@ import VLVerify
         Self.expectProducts(outputs, matrix: dequantized, x: rounded, rows: rows, cols: cols)
     }
 
+    /// Q4_0 regrouped eight rows at a time: the same values as Q4_0 (its dequantizer bit-equal to
+    /// Q4_0's), and its kernel and `_ref` equal to the dequantized product over group-aligned row ranges.
+    @Test func regroupedQ4_0MatchesQ4_0() throws {
+        var rng = SplitMix64(seed: 13)
+        let rows = 48, cols = 320
+        let values = rng.floats(rows * cols)
+        let x = rng.floats(cols)
+        var blocks = [UInt8](repeating: 0, count: rows * cols / 32 * 18)
+        try values.withUnsafeBufferPointer { v in try blocks.withUnsafeMutableBytes { try Quantizer.quantize(.q4_0, rows: v, rowLength: cols, into: $0) } }
+        var dequantized = [Float](repeating: 0, count: rows * cols)
+        try blocks.withUnsafeBytes { b in
+            try dequantized.withUnsafeMutableBufferPointer { try Quantizer.dequantizeRef(.q4_0, blocks: b, rowLength: cols, into: $0) }
+        }
+        var regrouped = [UInt8](repeating: 0, count: blocks.count)
+        vl_q4_0x8_repack(blocks, &regrouped, Int64(cols), 0, 2)
+        vl_q4_0x8_repack(blocks, &regrouped, Int64(cols), 2, Int64(rows / 8))
+        #expect(regrouped.sorted() == blocks.sorted(), "a permutation of the Q4_0 bytes")
+        // Rows 13..<40: a range that starts and ends inside groups.
+        var values8 = [Float](repeating: .nan, count: 27 * cols)
+        vl_q4_0x8_dequantize(regrouped, Int64(cols), 13, 40, &values8)
+        #expect(values8.map(\.bitPattern) == dequantized[(13 * cols)..<(40 * cols)].map(\.bitPattern))
+
+        var q = [Int8](repeating: 0, count: cols), d = [Float](repeating: 0, count: cols / 32)
+        var sums = [Int16](repeating: 0, count: cols / 16)
+        vl_quantize_q8_activations(x, Int64(cols), 32, &q, &d, &sums)
+        let rounded = (0..<cols).map { Float(q[$0]) * d[$0 / 32] }
+        var outputs: [(String, [Float])] = []
+        q.withUnsafeBufferPointer { qp in
+            d.withUnsafeBufferPointer { dp in
+                sums.withUnsafeBufferPointer { sp in
+                    var activations = vl_q8_activations(q: qp.baseAddress, d: dp.baseAddress, sums: sp.baseAddress)
+                    for (name, kernel) in [("q4_0x8", vl_gemv_q4_0x8_q8), ("q4_0x8 ref", vl_gemv_q4_0x8_q8_ref)] {
+                        var y = [Float](repeating: .nan, count: rows)
+                        kernel(regrouped, &activations, &y, Int64(cols), 0, 16)
+                        kernel(regrouped, &activations, &y, Int64(cols), 16, Int64(rows))
+                        outputs.append((name, y))
+                    }
+                }
+            }
+        }
+        Self.expectProducts(outputs, matrix: dequantized, x: rounded, rows: rows, cols: cols)
+    }
+
     /// A NaN or infinite activation makes its block's scale non-finite, so the product is NaN rather
     /// than the block silently vanishing.
     @Test(arguments: [Float.nan, .infinity])
@@ -103,7 +146,7 @@ import VLVerify
 
     @Test func halfKernelsMatchTheWidenedProduct() {
         var rng = SplitMix64(seed: 12)
-        let rows = 9, cols = 300  // not a multiple of the 32-value unroll
+        let rows = 9, cols = 300  // two passes of four rows and one alone; not a multiple of the unrolls
         let values = rng.floats(rows * cols)
         let x = rng.floats(cols)
         let halves = values.map { FloatConversion.float16FromFloat($0) }
