@@ -327,13 +327,14 @@ def build(args):
     vision = TransformersVision(*(load_state(f) for f in vision_files), cfg)
     audio = OfficialAudio(imagebind_model, *(load_state(f) for f in audio_files), AUDIO_CFG)
 
-    # The tokenizer and LLM exactly as VideoLLAMA.__init__ makes them (float32 instead of bfloat16).
+    # The tokenizer and LLM exactly as VideoLLAMA.__init__ makes them (float32 instead of bfloat16, unless
+    # the caller asks for the official bfloat16: scripts/time_official_chat.py).
     tok = LlamaTokenizer.from_pretrained(llama_dir, use_fast=False)
     if tok.pad_token is None:
         tok.pad_token = tok.unk_token
     tok.add_tokens(["<ImageHere>"], special_tokens=True)
     tok.add_tokens(["<AudioHere>"], special_tokens=True)
-    llm = LlamaForCausalLM.from_pretrained(llama_dir, torch_dtype=torch.float32).eval()
+    llm = LlamaForCausalLM.from_pretrained(llama_dir, torch_dtype=getattr(torch, getattr(args, "llm_dtype", "float32"))).eval()
     for p in llm.parameters():
         p.requires_grad = False
     model = SampleVideoLLaMA(vision, audio, llm, tok)

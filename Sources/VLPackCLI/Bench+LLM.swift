@@ -36,6 +36,12 @@ extension Bench {
         @Option(help: "Timed runs (the median is reported).")
         var runs = 1
 
+        @Option(
+            help:
+                "Untimed short passes first (an 8-token prefill and one decoding step each): they page in every weight and make the regrouped Q4_0 copies, as llama-bench's warmup run does."
+        )
+        var warmup = 1
+
         @Option(help: "Worker threads.")
         var threads = 2
 
@@ -43,8 +49,8 @@ extension Bench {
         var json = false
 
         func validate() throws {
-            guard promptTokens >= 1, genTokens >= 1, runs >= 1, threads >= 1 else {
-                throw ValidationError("--prompt-tokens, --gen-tokens, --runs and --threads must be at least 1")
+            guard promptTokens >= 1, genTokens >= 1, runs >= 1, threads >= 1, warmup >= 0 else {
+                throw ValidationError("--prompt-tokens, --gen-tokens, --runs and --threads must be at least 1, --warmup at least 0")
             }
         }
 
@@ -53,6 +59,12 @@ extension Bench {
             let decoder = try LlamaDecoder(weights: Weights(path: file))
             let c = decoder.config
             let prompt = SyntheticInput.tokens(count: promptTokens, vocab: c.vocab)
+            for _ in 0..<warmup {
+                let state = decoder.makeRunState(capacity: 9)
+                let first = try decoder.forward(
+                    embeddings: try decoder.embed(Array(prompt.prefix(8))), count: min(8, promptTokens), state: state, logits: .last, on: context)
+                _ = try decoder.forward(embeddings: try decoder.embed([LlamaDecoder.argmax(first)]), count: 1, state: state, logits: .last, on: context)
+            }
             var prefill: [Double] = [], decode: [Double] = []
             for _ in 0..<runs {
                 let state = decoder.makeRunState(capacity: promptTokens + genTokens)
