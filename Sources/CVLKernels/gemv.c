@@ -49,20 +49,19 @@ __attribute__((target("avx2,fma,f16c"))) static void f16_avx2(const uint16_t *w,
         const uint16_t *p0 = w + r * cols, *p1 = p0 + cols, *p2 = p1 + cols, *p3 = p2 + cols;
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         int64_t c = 0;
-        for (; c + 16 <= cols; c += 16) {
+        // 32 values: one 64-byte line of each row per pass, so one prefetch per row.
+        for (; c + 32 <= cols; c += 32) {
             _mm_prefetch((const char *)(p0 + c) + VL_PREFETCH_DISTANCE, _MM_HINT_T0);
             _mm_prefetch((const char *)(p1 + c) + VL_PREFETCH_DISTANCE, _MM_HINT_T0);
             _mm_prefetch((const char *)(p2 + c) + VL_PREFETCH_DISTANCE, _MM_HINT_T0);
             _mm_prefetch((const char *)(p3 + c) + VL_PREFETCH_DISTANCE, _MM_HINT_T0);
-            const __m256 x0 = _mm256_loadu_ps(x + c), x1 = _mm256_loadu_ps(x + c + 8);
-            a0 = _mm256_fmadd_ps(VL_F16X8(p0 + c), x0, a0);
-            a1 = _mm256_fmadd_ps(VL_F16X8(p1 + c), x0, a1);
-            a2 = _mm256_fmadd_ps(VL_F16X8(p2 + c), x0, a2);
-            a3 = _mm256_fmadd_ps(VL_F16X8(p3 + c), x0, a3);
-            a0 = _mm256_fmadd_ps(VL_F16X8(p0 + c + 8), x1, a0);
-            a1 = _mm256_fmadd_ps(VL_F16X8(p1 + c + 8), x1, a1);
-            a2 = _mm256_fmadd_ps(VL_F16X8(p2 + c + 8), x1, a2);
-            a3 = _mm256_fmadd_ps(VL_F16X8(p3 + c + 8), x1, a3);
+            for (int k = 0; k < 32; k += 8) {
+                const __m256 xk = _mm256_loadu_ps(x + c + k);
+                a0 = _mm256_fmadd_ps(VL_F16X8(p0 + c + k), xk, a0);
+                a1 = _mm256_fmadd_ps(VL_F16X8(p1 + c + k), xk, a1);
+                a2 = _mm256_fmadd_ps(VL_F16X8(p2 + c + k), xk, a2);
+                a3 = _mm256_fmadd_ps(VL_F16X8(p3 + c + k), xk, a3);
+            }
         }
         for (; c + 8 <= cols; c += 8) {
             const __m256 x0 = _mm256_loadu_ps(x + c);

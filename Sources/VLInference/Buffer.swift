@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 import VLCore
 
 /// A growable, 64-byte-aligned f32 buffer reused across calls: activations and weight scratch.
@@ -51,6 +52,21 @@ public struct ExecutionContext: Sendable, Equatable {
     func run(_ parts: Int, _ body: @Sendable (Int) -> Void) {
         if parts <= 1 { body(0); return }
         DispatchQueue.concurrentPerform(iterations: parts, execute: body)
+    }
+
+    /// Runs `body(part)` for every part of `0..<parts` on at most `threads` workers, each taking the next
+    /// part when it finishes one: with more parts than workers, a worker on a slowed core (a shared
+    /// machine) takes fewer of them instead of holding up the join. Cost: one atomic add per part.
+    func share(_ parts: Int, _ body: @Sendable (Int) -> Void) {
+        let workers = min(threads, parts)
+        guard workers > 1 else {
+            for part in 0..<parts { body(part) }
+            return
+        }
+        let next = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while case let part = next.add(1, ordering: .relaxed).oldValue, part < parts { body(part) }
+        }
     }
 
     /// `run` for a body that can fail: each part's error is kept in its own cell and the first (by

@@ -19,7 +19,8 @@ import VLCore
 /// each, so no weight matrix is ever converted whole.
 ///
 /// Cost per token: ≈ 2·(4d² + 3·d·I) + 2·d·V flops + 4·d·(position) for attention.
-/// Memory: the mapped weights + the KV cache (2 · layers · capacity · d · 4 bytes; 7B at 2048
+/// Memory: the mapped weights (Q4_0 matrices as their regrouped copy instead: the same bytes, anonymous
+/// memory; `Weights+Regrouped.swift`) + the KV cache (2 · layers · capacity · d · 4 bytes; 7B at 2048
 /// positions: 2 GiB) + activations ≈ L·(5d + 2I + V)·4 bytes + attention scores threads·L·(start+L)·4
 /// bytes + prefill tiles threads · 4 MiB.
 public struct LlamaDecoder: Sendable {

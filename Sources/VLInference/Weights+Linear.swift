@@ -52,12 +52,13 @@ extension Weights {
     /// y[L, rows] = x[L, cols] · Wᵀ with W = `name` [rows, cols] (no bias).
     ///
     /// One input row (one-token decoding) over block, F16 or BF16 weights reads them straight from the
-    /// mapping (`vectorKernel`): the weights are streamed once and nothing is converted into memory
-    /// (rows split between the workers). For block weights x is first rounded to 8-bit blocks
-    /// (O(cols), a few KB on the stack), so the result carries that rounding (|x̂ − x| ≤ d_x/2 per value)
-    /// on top of the weights' own loss. Several rows over stored weights (prefill) convert W tile by
-    /// tile and run sgemm per tile (`tiledLinear`), never the whole matrix; F32 is used in place. Cost: 2·L·rows·cols flops; the fused path reads
-    /// rows·cols·bits/8 bytes of weights.
+    /// mapping, or from the Q4_0x8 copy for Q4_0 (`vectorKernel`, `regroupedQ4_0`): the weights are
+    /// streamed once and nothing is converted into memory (rows split between the workers). For block
+    /// weights x is first rounded to 8-bit blocks (O(cols), a few KB), so the result carries that rounding
+    /// (|x̂ − x| ≤ d_x/2 per value) on top of the weights' own loss. Several rows over stored weights
+    /// (prefill) convert W tile by tile and run sgemm per tile (`tiledLinear`), never the whole matrix;
+    /// F32 is used in place. Cost: 2·L·rows·cols flops; the fused path reads rows·cols·bits/8 bytes of
+    /// weights.
     public func linear(
         _ name: String, rows: Int, cols: Int, x: UnsafePointer<Float>, count L: Int,
         into y: UnsafeMutablePointer<Float>, scratch: FloatBuffer, on context: ExecutionContext
@@ -88,9 +89,11 @@ extension Weights {
             let regrouped = Self.isRegrouped(t) ? regroupedQ4_0(t, on: context) : nil
             if L == 1, let (kernel, kind) = Self.vectorKernel(for: t.storage) {
                 let stored = regrouped ?? UnsafeRawPointer(pack.bytes(of: t).buffer.baseAddress!)
-                // The regrouped kernel takes whole groups of rows.
-                fused.append(
-                    (regrouped == nil ? kernel : Self.regroupedKernel, kind, SharedPointer(stored), regrouped == nil ? 1 : Self.regroupedRows, product))
+                // Parts start on whole groups of rows: the regrouped kernel needs them, and F16's
+                // four-row passes then cover the same rows whatever the split, so a result does not
+                // depend on the thread count.
+                let unit = product.rows % Self.regroupedRows == 0 ? Self.regroupedRows : 1
+                fused.append((regrouped == nil ? kernel : Self.regroupedKernel, kind, SharedPointer(stored), unit, product))
             } else if L == 1 || t.storage == .plain(.f32) {
                 let w = try matrix(product.name, rows: product.rows, cols: cols, into: scratch, on: context)
                 Ops.linear(x, rows: L, in: cols, weight: w, bias: nil, out: product.rows, into: product.y, on: context)
@@ -103,12 +106,14 @@ extension Weights {
         // an activation block equals its weight block or 32.
         let inputs = Dictionary(uniqueKeysWithValues: Set(fused.map(\.1)).map { ($0, QuantizedInput(x, cols: cols, kind: $0)) })
         let rows = fused.reduce(0) { $0 + $1.4.rows }
-        let parts = rows >= 256 ? min(context.threads, rows / 64) : 1
+        // More parts than workers, taken as workers come free (`share`), so a core that is slowed (a
+        // shared machine) takes fewer of them instead of holding up the join.
+        let parts = rows >= 256 ? min(context.threads * Self.partsPerWorker, rows / 64) : 1
         let work = fused.map { kernel, kind, stored, unit, product in
             (kernel, inputs[kind]!.input, stored, unit, product.rows, SharedPointer(product.y))
         }
         withExtendedLifetime(inputs) {
-            context.run(parts) { part in
+            context.share(parts) { part in
                 for (kernel, input, stored, unit, rows, y) in work {
                     let units = rows / unit
                     kernel(stored.pointer, input, y.pointer, cols, units * part / parts * unit..<units * (part + 1) / parts * unit)
@@ -150,6 +155,9 @@ extension Weights {
             }
         }
     }
+
+    /// Parts per worker of a one-token product (`linears`).
+    static let partsPerWorker = 4
 
     /// The one-token kernel over a Q4_0x8 copy (`regroupedQ4_0`): rows in whole groups of 8.
     static let regroupedKernel: VectorKernel = { w, x, y, cols, rows in

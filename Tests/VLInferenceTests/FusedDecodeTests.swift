@@ -171,6 +171,25 @@ import VLVerify
         }
     }
 
+    /// A one-token step's rows are shared out in more parts than workers, taken as workers come free;
+    /// each row is summed by one kernel call whatever the split, so any thread count gives the same bits
+    /// (a part missed or done twice would not).
+    @Test(arguments: [Samples.llmKeep, Samples.llmQ4_0, Samples.llmQ4KM])
+    func oneTokenStepsAreTheSameOnAnyThreadCount(path: String) throws {
+        let decoder = try LlamaDecoder(weights: Weights(path: path))
+        let ids = try LlamaParityTests.reference().ids
+        func steps(_ threads: Int) throws -> [Float] {
+            let state = decoder.makeRunState(capacity: 64)
+            var out: [Float] = []
+            for id in ids.prefix(6) {
+                out += try decoder.forward(embeddings: try decoder.embed([id]), count: 1, state: state, logits: .last, on: ExecutionContext(threads: threads))
+            }
+            return out
+        }
+        let one = try steps(1)
+        for threads in [2, 3] { #expect(try steps(threads) == one, "\(threads) threads") }
+    }
+
     /// Files whose layer matrices are F16, Q8_0, Q4_0 and Q4_K (with Q6_K beside them), so every
     /// fused kernel runs inside a real decoder.
     @Test(arguments: [("keep", StorageType.plain(.f16)), ("q8_0", .blocks(.q8_0)), ("q4_0", .blocks(.q4_0)), ("q4_k_m", .blocks(.q4_k))])
