@@ -94,9 +94,11 @@ import VLVerify
         vl_q4_0x8_repack(blocks, &regrouped, Int64(cols), 2, Int64(rows / 8))
         #expect(regrouped.sorted() == blocks.sorted(), "a permutation of the Q4_0 bytes")
         // Rows 13..<40: a range that starts and ends inside groups.
-        var values8 = [Float](repeating: .nan, count: 27 * cols)
-        vl_q4_0x8_dequantize(regrouped, Int64(cols), 13, 40, &values8)
-        #expect(values8.map(\.bitPattern) == dequantized[(13 * cols)..<(40 * cols)].map(\.bitPattern))
+        for dequantize in [vl_q4_0x8_dequantize, vl_q4_0x8_dequantize_ref] {
+            var values8 = [Float](repeating: .nan, count: 27 * cols)
+            dequantize(regrouped, Int64(cols), 13, 40, &values8)
+            #expect(values8.map(\.bitPattern) == dequantized[(13 * cols)..<(40 * cols)].map(\.bitPattern))
+        }
 
         var q = [Int8](repeating: 0, count: cols), d = [Float](repeating: 0, count: cols / 32)
         var sums = [Int16](repeating: 0, count: cols / 16)

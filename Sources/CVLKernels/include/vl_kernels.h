@@ -127,6 +127,7 @@ VL_GEMV_Q8(q6_k)
 void vl_q4_0x8_repack(const uint8_t *src, uint8_t *dst, int64_t cols, int64_t group_begin, int64_t group_end);
 /// Rows [row_begin, row_end) as f32 into out (the first of them at out[0]); bit-equal to Q4_0's dequantizer.
 void vl_q4_0x8_dequantize(const uint8_t *w, int64_t cols, int64_t row_begin, int64_t row_end, float *out);
+void vl_q4_0x8_dequantize_ref(const uint8_t *w, int64_t cols, int64_t row_begin, int64_t row_end, float *out);
 /// Like the Q4_0 kernels (activations in 32-value blocks); row_begin and row_end multiples of 8.
 void vl_gemv_q4_0x8_q8(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
 void vl_gemv_q4_0x8_q8_ref(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
