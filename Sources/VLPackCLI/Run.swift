@@ -25,8 +25,8 @@ struct Run: ParsableCommand {
 
             The answer streams to stdout; stage timings go to stderr. --json prints {"prompt_ids" (−1 at \
             embedding rows), "ids" (new tokens, stop ids excluded), "text", "answer", "prompt", "timings": \
-            {"decode_media_s", "vision_s", "audio_s", "prefill_s", "ttft_s", "decode_tokens_per_s", \
-            "new_tokens"}} instead.
+            {"decode_media_s", "vision_s", "audio_s", "prefill_s", "ttft_s" (media decoding to the first \
+            token: the four stages before it), "decode_tokens_per_s", "new_tokens"}} instead.
 
             Examples:
               vlpack run model.vlpack --video clip.mp4 --prompt "What is happening?" --greedy
@@ -88,7 +88,8 @@ struct Run: ParsableCommand {
                 "timings",
                 .object([
                     ("decode_media_s", JSONValue(t.decodeMedia)), ("vision_s", JSONValue(t.vision)), ("audio_s", JSONValue(t.audio)),
-                    ("prefill_s", JSONValue(g.prefillSeconds)), ("ttft_s", JSONValue(g.timeToFirstToken)),
+                    // From the start of the media decoding to the first token, every stage of the run.
+                    ("prefill_s", JSONValue(g.prefillSeconds)), ("ttft_s", JSONValue(t.decodeMedia + t.vision + t.audio + g.timeToFirstToken)),
                     ("decode_tokens_per_s", JSONValue(g.decodeTokensPerSecond)), ("new_tokens", JSONValue(a.ids.count)),
                     ("reused_positions", JSONValue(a.reusedPositions)), ("prefilled_positions", JSONValue(a.prefilledPositions)),
                 ])

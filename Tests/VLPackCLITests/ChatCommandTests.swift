@@ -33,6 +33,9 @@ struct ChatCommandTests {
         for key in ["decode_media_s", "vision_s", "audio_s", "prefill_s", "ttft_s", "decode_tokens_per_s", "new_tokens"] {
             #expect(json[key: "timings"]?[key: key] != nil, "\(key)")
         }
+        // Time to first token counts every stage before it, not only the prefill.
+        let t = { (key: String) in json[key: "timings"]?[key: key]?.double ?? .nan }
+        #expect(t("ttft_s") >= t("decode_media_s") + t("vision_s") + t("audio_s") + t("prefill_s"))
         #expect(json[key: "answer"]?.string != nil && json[key: "text"]?.string != nil)
     }
 
