@@ -152,12 +152,14 @@ final class ProvenanceHasher: @unchecked Sendable {
         return try result!.get()
     }
 
-    /// The provenance part with every digest zeroed: the same length as the real one.
+    /// The provenance part with every digest zeroed: the same length as the real one. Sizes are the
+    /// files' own, through symbolic links (stat, as the mapping sees them): a Hugging Face cache
+    /// snapshot is a folder of links, and a link's own size would give a shorter header than finish's.
     func placeholder() -> JSONValue {
         Converter.provenance(
             files.map { path in
-                let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int ?? 0
-                return (path, size, String(repeating: "0", count: 64))
+                var status = stat()
+                return (path, stat(path, &status) == 0 ? Int(status.st_size) : 0, String(repeating: "0", count: 64))
             })
     }
 

@@ -95,6 +95,24 @@ import VLPackFormat
         #expect(byIndex.parts.tokenizer == byFolder.parts.tokenizer)
     }
 
+    /// A folder of symbolic links (the Hugging Face cache's snapshot layout) converts like the files
+    /// themselves: the header reserved at the start (sizes in the provenance) matches the final one.
+    @Test func aFolderOfSymbolicLinksConverts() throws {
+        let dir = try Paths.scratch("symlinked-folder")
+        let sample = Paths.fixture("samples/llama-hf")
+        let folder = (dir as NSString).appendingPathComponent("snapshot")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: sample) {
+            try FileManager.default.createSymbolicLink(
+                atPath: (folder as NSString).appendingPathComponent(name), withDestinationPath: (sample as NSString).appendingPathComponent(name))
+        }
+        let linked = try convert([folder], output: (dir as NSString).appendingPathComponent("linked.vlpack"))
+        let direct = try convert([sample], output: (dir as NSString).appendingPathComponent("direct.vlpack"))
+        #expect(linked.tensors.map(\.crc32) == direct.tensors.map(\.crc32))
+        let sizes = { (file: VLPackFile) in (file.parts.provenance[key: "sources"]?.array ?? []).compactMap { $0[key: "size"]?.int } }
+        #expect(!sizes(linked).isEmpty && sizes(linked) == sizes(direct))
+    }
+
     /// `generation_config.json`'s top_k is recorded in the llm config (the demo samples with it);
     /// the sample's file sets none, so nothing is recorded there; a negative one is refused.
     @Test func generationConfigTopKIsRecorded() throws {
