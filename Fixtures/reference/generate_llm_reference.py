@@ -123,8 +123,8 @@ def main():
     # The hooked outputs are hidden_states[1..] (before the final norm for the last layer).
     for i in range(len(layer_outputs) - 1):
         assert torch.equal(layer_outputs[i], forward.hidden_states[i + 1][0])
-        generated = model.generate(x, do_sample=False, max_new_tokens=new_tokens, min_new_tokens=new_tokens,
-                                   eos_token_id=None, pad_token_id=0)[0, len(ids):].tolist()
+    generated = model.generate(x, do_sample=False, max_new_tokens=new_tokens, min_new_tokens=new_tokens,
+                               eos_token_id=None, pad_token_id=0)[0, len(ids):].tolist()
     assert len(generated) == new_tokens, generated
     # The greedy ids must be the argmax chain of the same model (a check of the reference itself).
     with torch.no_grad():
