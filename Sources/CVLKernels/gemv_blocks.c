@@ -6,9 +6,9 @@
 //
 // Each format has an AVX2 kernel (maddubs/madd integer dot products, F16C scales) and a plain `_ref`
 // kernel beside it computing the same integer block sums in portable C; they differ only in the order the
-// f32 block terms are added. The public entry points pick AVX2 when the CPU has it. No AVX-512 kernels:
-// the machines this was measured on have none (the plain kernels are still compiled for AVX-512 by
-// VL_MULTIVERSION).
+// f32 block terms are added. The public entry points pick AVX2 when the CPU has it; Q8_0 and Q4_K also
+// have AVX-512 VNNI kernels (gemv_blocks_avx512.c), picked first where the CPU has them. Q4_0's hot path
+// is the regrouped Q4_0x8 kernel; Q4_1 and Q6_K (lm_head, a few matrices of q4_k_m) keep AVX2.
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -370,8 +370,30 @@ VL_AVX2_FMA static void q6_k_avx2(const uint8_t *w, const vl_q8_activations *x, 
     }
 #endif
 
-VL_GEMV_DISPATCH(q8_0)
 VL_GEMV_DISPATCH(q4_0)
 VL_GEMV_DISPATCH(q4_1)
-VL_GEMV_DISPATCH(q4_k)
 VL_GEMV_DISPATCH(q6_k)
+
+/* Q8_0 and Q4_K: AVX-512 VNNI first; their AVX2 kernels exported so tests hold each ISA's kernel equal. */
+#if VL_X86
+#define VL_GEMV_DISPATCH_WIDE(name)                                                                                   \
+    void vl_gemv_##name##_q8_avx2(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t row_begin, \
+                                  int64_t row_end) {                                                                  \
+        if (vl_quant_cpu_has_avx2()) name##_avx2(w, x, y, cols, row_begin, row_end);                                 \
+        else vl_gemv_##name##_q8_ref(w, x, y, cols, row_begin, row_end);                                             \
+    }                                                                                                                  \
+    void vl_gemv_##name##_q8(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t row_begin,      \
+                             int64_t row_end) {                                                                       \
+        if (vl_cpu_has_avx512_vnni()) vl_gemv_##name##_q8_avx512(w, x, y, cols, row_begin, row_end);                 \
+        else vl_gemv_##name##_q8_avx2(w, x, y, cols, row_begin, row_end);                                            \
+    }
+#else
+#define VL_GEMV_DISPATCH_WIDE(name)                                                                                   \
+    void vl_gemv_##name##_q8_avx2(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t row_begin, \
+                                  int64_t row_end) {                                                                  \
+        vl_gemv_##name##_q8_ref(w, x, y, cols, row_begin, row_end);                                                  \
+    }                                                                                                                  \
+    VL_GEMV_DISPATCH(name)
+#endif
+VL_GEMV_DISPATCH_WIDE(q8_0)
+VL_GEMV_DISPATCH_WIDE(q4_k)

@@ -28,7 +28,8 @@ import VLVerify
     @Test(arguments: QuantType.allCases)
     func blockKernelsMatchTheDequantizedProduct(type: QuantType) throws {
         var rng = SplitMix64(seed: 11)
-        let rows = 70, cols = 512
+        // An odd block count for the 32-value types: the kernels that take two blocks per step must end alone.
+        let rows = 70, cols = type == .q4_k || type == .q6_k ? 512 : 544
         let values = rng.floats(rows * cols)
         let x = rng.floats(cols)
         var blocks = [UInt8](repeating: 0, count: rows * cols / type.elementsPerBlock * type.bytesPerBlock)
@@ -56,13 +57,21 @@ import VLVerify
             case .q4_k: (vl_gemv_q4_k_q8, vl_gemv_q4_k_q8_ref)
             case .q6_k: (vl_gemv_q6_k_q8, vl_gemv_q6_k_q8_ref)
             }
+        // Where the dispatch picks AVX-512 VNNI, the AVX2 kernel is held equal too (and vice versa the
+        // AVX-512 one only runs where the CPU has it).
+        var perISA: [(String, Kernel)] = []
+        switch type {
+        case .q8_0: perISA = [("q8_0 avx2", vl_gemv_q8_0_q8_avx2)] + (vl_cpu_has_avx512_vnni() != 0 ? [("q8_0 avx512", vl_gemv_q8_0_q8_avx512)] : [])
+        case .q4_k: perISA = [("q4_k avx2", vl_gemv_q4_k_q8_avx2)] + (vl_cpu_has_avx512_vnni() != 0 ? [("q4_k avx512", vl_gemv_q4_k_q8_avx512)] : [])
+        default: break
+        }
         var outputs: [(String, [Float])] = []
         q.withUnsafeBufferPointer { qp in
             d.withUnsafeBufferPointer { dp in
                 sums.withUnsafeBufferPointer { sp in
                     var activations = vl_q8_activations(q: qp.baseAddress, d: dp.baseAddress, sums: sp.baseAddress)
                     blocks.withUnsafeBufferPointer { b in
-                        for (name, kernel) in [(type.rawValue, kernels.0), ("\(type.rawValue) ref", kernels.1)] {
+                        for (name, kernel) in [(type.rawValue, kernels.0), ("\(type.rawValue) ref", kernels.1)] + perISA {
                             var y = [Float](repeating: .nan, count: rows)
                             // Odd row ranges: the kernels that take rows in pairs must handle the last one alone.
                             kernel(b.baseAddress, &activations, &y, Int64(cols), 0, 33)

@@ -108,7 +108,8 @@ typedef struct vl_q8_activations {
 void vl_quantize_q8_activations(const float *x, int64_t n, int64_t block, int8_t *q, float *d, int16_t *sums);
 
 /// Block weights (cols a multiple of the block: 32, or 256 for Q4_K/Q6_K) times quantized activations:
-/// integer dot products per block, AVX2 when the CPU has it; each `_ref` is the same math in plain C.
+/// integer dot products per block, AVX2 when the CPU has it (AVX-512 VNNI for Q8_0 and Q4_K); each
+/// `_ref` is the same math in plain C.
 #define VL_GEMV_Q8(name)                                                                                          \
     void vl_gemv_##name##_q8(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t row_begin, \
                              int64_t row_end);                                                                    \
@@ -120,6 +121,13 @@ VL_GEMV_Q8(q4_1)
 VL_GEMV_Q8(q4_k)
 VL_GEMV_Q8(q6_k)
 #undef VL_GEMV_Q8
+/// Q8_0 and Q4_K per instruction set, for tests that hold each equal to `_ref` (the plain entry points
+/// above pick the widest): AVX2 (plain C without it), AVX-512 VNNI (only where vl_cpu_has_avx512_vnni()).
+int vl_cpu_has_avx512_vnni(void);
+void vl_gemv_q8_0_q8_avx2(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
+void vl_gemv_q8_0_q8_avx512(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
+void vl_gemv_q4_k_q8_avx2(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
+void vl_gemv_q4_k_q8_avx512(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
 
 /// Q4_0 regrouped eight rows at a time (gemv_q4_0x8.c has the layout): the same bytes as Q4_0, moved so
 /// that one kernel step covers a block of eight rows. Rows come in groups of 8; `cols` a multiple of 32.
