@@ -165,13 +165,6 @@ void vl_gemv_q6_k_q8_ref(const uint8_t *w, const vl_q8_activations *x, float *y,
 // ------------------------------------------------------------------ AVX2 kernels
 #if VL_X86
 
-VL_AVX2_FMA static inline float hsum_ps(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 /* Σ of unsigned × signed byte products, 4 adjacent pairs per int32 lane (no saturation for |u| ≤ 128,
  * |s| ≤ 127: 2·128·127 < 2^15). */
 VL_AVX2_FMA static inline __m256i dot_u8s8(__m256i u, __m256i s) {
@@ -209,7 +202,7 @@ VL_AVX2_FMA static void q8_0_avx2(const uint8_t *w, const vl_q8_activations *x, 
             const __m256 scale = _mm256_set1_ps(load_f16_avx2(row + 34 * b) * x->d[b]);
             acc = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(dot_s8s8(qw, qx)), acc);
         }
-        y[r] = hsum_ps(acc);
+        y[r] = vl_hsum_ps256(acc);
     }
 }
 
@@ -231,8 +224,8 @@ VL_AVX2_FMA static void q4_0_avx2(const uint8_t *w, const vl_q8_activations *x, 
             acc0 = _mm256_fmadd_ps(_mm256_set1_ps(load_f16_avx2(row0 + 18 * b) * dx), _mm256_cvtepi32_ps(dot_s8s8(q0, qx)), acc0);
             acc1 = _mm256_fmadd_ps(_mm256_set1_ps(load_f16_avx2(row1 + 18 * b) * dx), _mm256_cvtepi32_ps(dot_s8s8(q1, qx)), acc1);
         }
-        y[r] = hsum_ps(acc0);
-        y[r + 1] = hsum_ps(acc1);
+        y[r] = vl_hsum_ps256(acc0);
+        y[r + 1] = vl_hsum_ps256(acc1);
     }
     for (; r < r1; r++) {
         const uint8_t *row = w + r * blocks * 18;
@@ -244,7 +237,7 @@ VL_AVX2_FMA static void q4_0_avx2(const uint8_t *w, const vl_q8_activations *x, 
             const __m256 scale = _mm256_set1_ps(load_f16_avx2(row + 18 * b) * x->d[b]);
             acc = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(dot_s8s8(qw, qx)), acc);
         }
-        y[r] = hsum_ps(acc);
+        y[r] = vl_hsum_ps256(acc);
     }
 }
 
@@ -262,16 +255,14 @@ VL_AVX2_FMA static void q4_1_avx2(const uint8_t *w, const vl_q8_activations *x, 
             acc = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(dot_u8s8(nibbles_q4(blk + 4), qx)), acc);
             offsets += load_f16_avx2(blk + 2) * x->d[b] * (float)(x->sums[2 * b] + x->sums[2 * b + 1]);
         }
-        y[r] = hsum_ps(acc) + offsets;
+        y[r] = vl_hsum_ps256(acc) + offsets;
     }
 }
 
 /* The K-quants accumulate a whole 256-value block in int32 (scales applied with madd_epi16) and
  * convert once per block, which the single activation scale per 256 values allows. Q4_K's 6-bit scales
- * and mins are unpacked four at a time from the 12 bytes read as three little-endian words (bytes 0-3:
- * scale j < 4 in bits 0-5, bits 4-5 of scale j + 4 in bits 6-7; bytes 4-7 the same for the mins; bytes
- * 8-11: low nibble bits 0-3 of scale j + 4, high nibble of min j + 4), and the mins' products with the
- * activation sums are one madd: the per-value scalar unpack had kept this kernel compute-bound. */
+ * and mins are unpacked four at a time and the mins' products with the activation sums are one madd
+ * (vl_q4k_scales_min_dots): the per-value scalar unpack had kept this kernel compute-bound. */
 VL_AVX2_FMA static void q4_k_avx2(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t r0, int64_t r1) {
     const int64_t blocks = cols / 256;
     const __m256i low = _mm256_set1_epi8(0x0F);
@@ -284,16 +275,8 @@ VL_AVX2_FMA static void q4_k_avx2(const uint8_t *w, const vl_q8_activations *x, 
             prefetch_ahead(blk);
             prefetch_ahead(blk + 64);
             prefetch_ahead(blk + 128);
-            uint32_t packed[3];
-            memcpy(packed, blk + 4, 12);
-            const uint32_t highBits = 0x03030303, sixBits = 0x3F3F3F3F, nibbles = 0x0F0F0F0F;
-            const uint64_t scales = (uint64_t)(packed[0] & sixBits) |
-                                    (uint64_t)((packed[2] & nibbles) | (((packed[0] >> 6) & highBits) << 4)) << 32;
-            const uint32_t mins03 = packed[1] & sixBits, mins47 = ((packed[2] >> 4) & nibbles) | (((packed[1] >> 6) & highBits) << 4);
-            // Sums of the 32 activations under each sub-block (|Σ| ≤ 32·127 fits int16), times its min.
-            const __m128i subSums = _mm_hadd_epi16(
-                _mm_loadu_si128((const __m128i *)(x->sums + 16 * b)), _mm_loadu_si128((const __m128i *)(x->sums + 16 * b + 8)));
-            const __m128i minDots = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)mins47, (int)mins03)), subSums);
+            __m128i minDots;
+            const uint64_t scales = vl_q4k_scales_min_dots(blk, x->sums + 16 * b, &minDots);
             const int8_t *qx = x->q + 256 * b;
             __m256i sum = _mm256_setzero_si256();
             for (int k = 0; k < 4; k++) {
@@ -308,9 +291,7 @@ VL_AVX2_FMA static void q4_k_avx2(const uint8_t *w, const vl_q8_activations *x, 
             acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16_avx2(blk) * dx), _mm256_cvtepi32_ps(sum), acc);
             minAcc = _mm_fmadd_ps(_mm_set1_ps(load_f16_avx2(blk + 2) * dx), _mm_cvtepi32_ps(minDots), minAcc);
         }
-        __m128 m = _mm_add_ps(minAcc, _mm_movehl_ps(minAcc, minAcc));
-        m = _mm_add_ss(m, _mm_movehdup_ps(m));
-        y[r] = hsum_ps(acc) - _mm_cvtss_f32(m);
+        y[r] = vl_hsum_ps256(acc) - vl_hsum_ps128(minAcc);
     }
 }
 
@@ -352,48 +333,36 @@ VL_AVX2_FMA static void q6_k_avx2(const uint8_t *w, const vl_q8_activations *x, 
             }
             acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16_avx2(blk + 208) * x->d[b]), _mm256_cvtepi32_ps(sum), acc);
         }
-        y[r] = hsum_ps(acc);
+        y[r] = vl_hsum_ps256(acc);
     }
 }
 
-#define VL_GEMV_DISPATCH(name)                                                                                   \
-    void vl_gemv_##name##_q8(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t row_begin, \
-                             int64_t row_end) {                                                                   \
+/* `entry`: the AVX2 kernel `name##_avx2` where the CPU has AVX2, else the plain one. */
+#define VL_GEMV_ENTRY(entry, name)                                                                                \
+    void entry(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end) { \
         if (vl_quant_cpu_has_avx2()) name##_avx2(w, x, y, cols, row_begin, row_end);                             \
         else vl_gemv_##name##_q8_ref(w, x, y, cols, row_begin, row_end);                                         \
     }
 #else
-#define VL_GEMV_DISPATCH(name)                                                                                   \
-    void vl_gemv_##name##_q8(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t row_begin, \
-                             int64_t row_end) {                                                                   \
+#define VL_GEMV_ENTRY(entry, name)                                                                                \
+    void entry(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end) { \
         vl_gemv_##name##_q8_ref(w, x, y, cols, row_begin, row_end);                                              \
     }
 #endif
+#define VL_GEMV_DISPATCH(name) VL_GEMV_ENTRY(vl_gemv_##name##_q8, name)
 
 VL_GEMV_DISPATCH(q4_0)
 VL_GEMV_DISPATCH(q4_1)
 VL_GEMV_DISPATCH(q6_k)
 
-/* Q8_0 and Q4_K: AVX-512 VNNI first; their AVX2 kernels exported so tests hold each ISA's kernel equal. */
-#if VL_X86
+/* Q8_0 and Q4_K: AVX-512 VNNI first (vl_cpu_has_avx512_vnni is 0 off x86); their AVX2 kernels exported
+ * so tests hold each ISA's kernel equal. */
 #define VL_GEMV_DISPATCH_WIDE(name)                                                                                   \
-    void vl_gemv_##name##_q8_avx2(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t row_begin, \
-                                  int64_t row_end) {                                                                  \
-        if (vl_quant_cpu_has_avx2()) name##_avx2(w, x, y, cols, row_begin, row_end);                                 \
-        else vl_gemv_##name##_q8_ref(w, x, y, cols, row_begin, row_end);                                             \
-    }                                                                                                                  \
+    VL_GEMV_ENTRY(vl_gemv_##name##_q8_avx2, name)                                                                      \
     void vl_gemv_##name##_q8(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t row_begin,      \
                              int64_t row_end) {                                                                       \
         if (vl_cpu_has_avx512_vnni()) vl_gemv_##name##_q8_avx512(w, x, y, cols, row_begin, row_end);                 \
         else vl_gemv_##name##_q8_avx2(w, x, y, cols, row_begin, row_end);                                            \
     }
-#else
-#define VL_GEMV_DISPATCH_WIDE(name)                                                                                   \
-    void vl_gemv_##name##_q8_avx2(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t row_begin, \
-                                  int64_t row_end) {                                                                  \
-        vl_gemv_##name##_q8_ref(w, x, y, cols, row_begin, row_end);                                                  \
-    }                                                                                                                  \
-    VL_GEMV_DISPATCH(name)
-#endif
 VL_GEMV_DISPATCH_WIDE(q8_0)
 VL_GEMV_DISPATCH_WIDE(q4_k)

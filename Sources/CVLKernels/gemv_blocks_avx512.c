@@ -11,20 +11,22 @@
 #include "vl_kernels.h"
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-#include <immintrin.h>
 #define VL_AVX512_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
 
-int vl_cpu_has_avx512_vnni(void) {
+int vl_cpu_has_avx512(void) {
     static _Atomic int cached = -1;  // every thread computes the same value: relaxed order suffices
     int v = atomic_load_explicit(&cached, memory_order_relaxed);
     if (v < 0) {
         __builtin_cpu_init();
         v = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("f16c");
+            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+            __builtin_cpu_supports("f16c");
         atomic_store_explicit(&cached, v, memory_order_relaxed);
     }
     return v;
 }
+
+int vl_cpu_has_avx512_vnni(void) { return vl_cpu_has_avx512() && __builtin_cpu_supports("avx512vnni"); }
 
 VL_AVX512_VNNI static inline float load_f16(const uint8_t *p) {
     uint16_t h;
@@ -77,7 +79,7 @@ VL_AVX512_VNNI void vl_gemv_q8_0_q8_avx512(const uint8_t *w, const vl_q8_activat
  * high nibbles), lanes 8-15 sub-block 4k + 2 or 4k + 3 (chunk 2k + 1), against the matching 32
  * activations of each half. Each lane's int32 dot is multiplied by its sub-block's 6-bit scale
  * (|dot| ≤ 4·15·127, times ≤ 63: far inside int32) and the block's total is converted once, as in the
- * AVX2 kernel; the scale/min unpack and the mins' madd are that kernel's. */
+ * AVX2 kernel, with the same scale/min unpack and mins' madd (vl_q4k_scales_min_dots). */
 VL_AVX512_VNNI void vl_gemv_q4_k_q8_avx512(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t row_begin,
                                            int64_t row_end) {
     const int64_t blocks = cols / 256;
@@ -95,15 +97,8 @@ VL_AVX512_VNNI void vl_gemv_q4_k_q8_avx512(const uint8_t *w, const vl_q8_activat
             prefetch_ahead(blk);
             prefetch_ahead(blk + 64);
             prefetch_ahead(blk + 128);
-            uint32_t packed[3];
-            memcpy(packed, blk + 4, 12);
-            const uint32_t highBits = 0x03030303, sixBits = 0x3F3F3F3F, nibbles = 0x0F0F0F0F;
-            const uint64_t scaleBytes = (uint64_t)(packed[0] & sixBits) |
-                                        (uint64_t)((packed[2] & nibbles) | (((packed[0] >> 6) & highBits) << 4)) << 32;
-            const uint32_t mins03 = packed[1] & sixBits, mins47 = ((packed[2] >> 4) & nibbles) | (((packed[1] >> 6) & highBits) << 4);
-            const __m128i subSums = _mm_hadd_epi16(
-                _mm_loadu_si128((const __m128i *)(x->sums + 16 * b)), _mm_loadu_si128((const __m128i *)(x->sums + 16 * b + 8)));
-            const __m128i minDots = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)mins47, (int)mins03)), subSums);
+            __m128i minDots;
+            const uint64_t scaleBytes = vl_q4k_scales_min_dots(blk, x->sums + 16 * b, &minDots);
             const __m512i scales = _mm512_cvtepu8_epi32(_mm_set_epi64x(0, (long long)scaleBytes));
             const int8_t *qx = x->q + 256 * b;
             __m512i sum = zero;
@@ -120,12 +115,11 @@ VL_AVX512_VNNI void vl_gemv_q4_k_q8_avx512(const uint8_t *w, const vl_q8_activat
             acc = _mm512_fmadd_ps(_mm512_set1_ps(load_f16(blk) * dx), _mm512_cvtepi32_ps(sum), acc);
             minAcc = _mm_fmadd_ps(_mm_set1_ps(load_f16(blk + 2) * dx), _mm_cvtepi32_ps(minDots), minAcc);
         }
-        __m128 m = _mm_add_ps(minAcc, _mm_movehl_ps(minAcc, minAcc));
-        m = _mm_add_ss(m, _mm_movehdup_ps(m));
-        y[r] = _mm512_reduce_add_ps(acc) - _mm_cvtss_f32(m);
+        y[r] = _mm512_reduce_add_ps(acc) - vl_hsum_ps128(minAcc);
     }
 }
 #else
+int vl_cpu_has_avx512(void) { return 0; }
 int vl_cpu_has_avx512_vnni(void) { return 0; }
 void vl_gemv_q8_0_q8_avx512(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end) {
     vl_gemv_q8_0_q8_ref(w, x, y, cols, row_begin, row_end);

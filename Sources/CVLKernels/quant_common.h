@@ -77,4 +77,35 @@ static inline __attribute__((always_inline)) void vl_q4k_unpack(const uint8_t *s
     }
 }
 
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <immintrin.h>
+/// Q4_K's eight 6-bit scales of the block at `blk`, as bytes 0-7 of the result, and in `min_dots` the
+/// four int32 sums min(2i)·Σx(2i) + min(2i+1)·Σx(2i+1), from the 16 activation sums of 16 values each
+/// (`sums`). The 12 packed bytes are read as three little-endian words: bytes 0-3 hold scale j < 4 in
+/// bits 0-5 and bits 4-5 of scale j + 4 in bits 6-7; bytes 4-7 the same for the mins; bytes 8-11 the
+/// low four bits of scale j + 4 (low nibble) and of min j + 4 (high nibble). |Σx| over 32 values ≤
+/// 32·127 fits int16, so the mins' products are one madd. Inlined into AVX2 and AVX-512 callers alike.
+__attribute__((target("avx2"), always_inline)) static inline uint64_t vl_q4k_scales_min_dots(const uint8_t *blk, const int16_t *sums,
+                                                                                          __m128i *min_dots) {
+    uint32_t packed[3];
+    memcpy(packed, blk + 4, 12);
+    const uint32_t highBits = 0x03030303, sixBits = 0x3F3F3F3F, nibbles = 0x0F0F0F0F;
+    const uint32_t mins03 = packed[1] & sixBits, mins47 = ((packed[2] >> 4) & nibbles) | (((packed[1] >> 6) & highBits) << 4);
+    const __m128i subSums = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)sums), _mm_loadu_si128((const __m128i *)(sums + 8)));
+    *min_dots = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)mins47, (int)mins03)), subSums);
+    return (uint64_t)(packed[0] & sixBits) | (uint64_t)((packed[2] & nibbles) | (((packed[0] >> 6) & highBits) << 4)) << 32;
+}
+
+/// The four f32 lanes of `v` added.
+__attribute__((target("avx2"), always_inline)) static inline float vl_hsum_ps128(__m128 v) {
+    v = _mm_add_ps(v, _mm_movehl_ps(v, v));
+    return _mm_cvtss_f32(_mm_add_ss(v, _mm_movehdup_ps(v)));
+}
+
+/// The eight f32 lanes of `v` added.
+__attribute__((target("avx2"), always_inline)) static inline float vl_hsum_ps256(__m256 v) {
+    return vl_hsum_ps128(_mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1)));
+}
+#endif
+
 #endif

@@ -118,7 +118,11 @@ import VLVerify
             d.withUnsafeBufferPointer { dp in
                 sums.withUnsafeBufferPointer { sp in
                     var activations = vl_q8_activations(q: qp.baseAddress, d: dp.baseAddress, sums: sp.baseAddress)
-                    for (name, kernel) in [("q4_0x8", vl_gemv_q4_0x8_q8), ("q4_0x8 ref", vl_gemv_q4_0x8_q8_ref)] {
+                    var kernels = [
+                        ("q4_0x8", vl_gemv_q4_0x8_q8), ("q4_0x8 ref", vl_gemv_q4_0x8_q8_ref), ("q4_0x8 avx2", vl_gemv_q4_0x8_q8_avx2),
+                    ]
+                    if vl_cpu_has_avx512_vnni() != 0 { kernels.append(("q4_0x8 avx512", vl_gemv_q4_0x8_q8_avx512)) }
+                    for (name, kernel) in kernels {
                         var y = [Float](repeating: .nan, count: rows)
                         kernel(regrouped, &activations, &y, Int64(cols), 0, 16)
                         kernel(regrouped, &activations, &y, Int64(cols), 16, Int64(rows))
@@ -155,16 +159,27 @@ import VLVerify
         #expect(y[0].isNaN)
     }
 
-    @Test func halfKernelsMatchTheWidenedProduct() {
+    /// Rows: two passes of four (AVX2) or one of eight (AVX-512, past 4096 columns) and the rest alone;
+    /// columns on both sides of AVX-512's switch from one row per pass to eight, neither a multiple of
+    /// any kernel's step (the AVX-512 tail is masked).
+    @Test(arguments: [300, 4100])
+    func halfKernelsMatchTheWidenedProduct(cols: Int) {
         var rng = SplitMix64(seed: 12)
-        let rows = 9, cols = 300  // two passes of four rows and one alone; not a multiple of the unrolls
+        let rows = 11
         let values = rng.floats(rows * cols)
         let x = rng.floats(cols)
         let halves = values.map { FloatConversion.float16FromFloat($0) }
-        var f16: [Float] = .init(repeating: .nan, count: rows), f16Ref = f16, bf16 = f16
-        vl_gemv_f16(halves, x, &f16, Int64(cols), 0, Int64(rows))
-        vl_gemv_f16_ref(halves, x, &f16Ref, Int64(cols), 0, Int64(rows))
-        Self.expectProducts([("f16", f16), ("f16 ref", f16Ref)], matrix: halves.map(FloatConversion.floatFromFloat16), x: x, rows: rows, cols: cols)
+        var kernels: [(String, (UnsafePointer<UInt16>?, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int64, Int64, Int64) -> Void)] = [
+            ("f16", vl_gemv_f16), ("f16 ref", vl_gemv_f16_ref), ("f16 avx2", vl_gemv_f16_avx2),
+        ]
+        if vl_cpu_has_avx512() != 0 { kernels.append(("f16 avx512", vl_gemv_f16_avx512)) }
+        let f16 = kernels.map { name, kernel in
+            var y = [Float](repeating: .nan, count: rows)
+            kernel(halves, x, &y, Int64(cols), 0, Int64(rows))
+            return (name, y)
+        }
+        Self.expectProducts(f16, matrix: halves.map(FloatConversion.floatFromFloat16), x: x, rows: rows, cols: cols)
+        var bf16 = [Float](repeating: .nan, count: rows)
         let brains = values.map { UInt16(truncatingIfNeeded: $0.bitPattern >> 16) }
         vl_gemv_bf16(brains, x, &bf16, Int64(cols), 0, Int64(rows))
         Self.expectProducts([("bf16", bf16)], matrix: brains.map { Float(bitPattern: UInt32($0) << 16) }, x: x, rows: rows, cols: cols)

@@ -91,9 +91,15 @@ void vl_add_rows_f32(float *dst, const float *row, size_t rows, size_t cols);
 
 /* ---- matrix-vector products for one-token decoding (gemv.c, gemv_blocks.c) ----
  * y[r] = Σ_c W[r, c]·x[c] for r in [row_begin, row_end) over weights read straight from the mapping. */
-/// F16 / BF16 weights (rows × cols halves), any cols, f32 products.
+/// F16 / BF16 weights (rows × cols halves), any cols, f32 products. vl_gemv_f16 picks the widest of
+/// the per-ISA F16 kernels, which tests hold equal to `_ref`: AVX2 (plain C without it) and AVX-512
+/// (only where vl_cpu_has_avx512()).
 void vl_gemv_f16(const uint16_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
 void vl_gemv_f16_ref(const uint16_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
+void vl_gemv_f16_avx2(const uint16_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
+void vl_gemv_f16_avx512(const uint16_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
+/// AVX-512 F/BW/VL/DQ with AVX2, FMA and F16C.
+int vl_cpu_has_avx512(void);
 void vl_gemv_bf16(const uint16_t *w, const float *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
 
 /// Activations quantized to 8-bit blocks (as ggml's Q8_0/Q8_K for its vec_dot kernels): block b of B
@@ -139,5 +145,9 @@ void vl_q4_0x8_dequantize_ref(const uint8_t *w, int64_t cols, int64_t row_begin,
 /// Like the Q4_0 kernels (activations in 32-value blocks); row_begin and row_end multiples of 8.
 void vl_gemv_q4_0x8_q8(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
 void vl_gemv_q4_0x8_q8_ref(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
+/// Per instruction set, as for Q8_0 and Q4_K above: AVX2 (plain C without it), AVX-512 VNNI (only where
+/// vl_cpu_has_avx512_vnni()).
+void vl_gemv_q4_0x8_q8_avx2(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
+void vl_gemv_q4_0x8_q8_avx512(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
 
 #endif
