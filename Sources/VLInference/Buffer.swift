@@ -47,22 +47,22 @@ public struct ExecutionContext: Sendable, Equatable {
     /// Two workers: the project's machines have two cores.
     public static let standard = ExecutionContext(threads: 2)
 
-    /// Runs `body(0..<parts)` concurrently; one part runs inline.
-    @inlinable
-    func run(_ parts: Int, _ body: @Sendable (Int) -> Void) {
-        if parts <= 1 { body(0); return }
-        DispatchQueue.concurrentPerform(iterations: parts, execute: body)
-    }
+    /// Runs `body(part)` for every part of `0..<parts`, each once, concurrently on at most `threads`
+    /// workers; one part runs inline.
+    func run(_ parts: Int, _ body: @Sendable (Int) -> Void) { share(parts, body) }
 
     /// Runs `body(part)` for every part of `0..<parts` on at most `threads` workers, each taking the next
     /// part when it finishes one: with more parts than workers, a worker on a slowed core (a shared
-    /// machine) takes fewer of them instead of holding up the join. Cost: one atomic add per part.
+    /// machine) takes fewer of them instead of holding up the join. The workers are this thread count's
+    /// `WorkerPool`, or libdispatch's when the pool is busy (a region inside a region, or another
+    /// thread's). Cost: one atomic add per part.
     func share(_ parts: Int, _ body: @Sendable (Int) -> Void) {
         let workers = min(threads, parts)
         guard workers > 1 else {
             for part in 0..<parts { body(part) }
             return
         }
+        if WorkerPool.shared(threads: threads).perform(parts: parts, body) { return }
         let next = Atomic<Int>(0)
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             while case let part = next.add(1, ordering: .relaxed).oldValue, part < parts { body(part) }
@@ -84,7 +84,6 @@ public struct ExecutionContext: Sendable, Equatable {
 
     /// Runs `body(range)` for `parts = min(threads, n / grain)` contiguous parts of `0..<n` concurrently.
     /// Small `n` (below `grain` items) runs inline: a dispatch costs ~10 µs.
-    @inlinable
     func chunks(_ n: Int, grain: Int = 1, _ body: @Sendable (Range<Int>) -> Void) {
         let parts = max(1, min(threads, n / max(grain, 1)))
         run(parts) { part in body(n * part / parts..<n * (part + 1) / parts) }

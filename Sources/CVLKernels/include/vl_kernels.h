@@ -150,4 +150,13 @@ void vl_gemv_q4_0x8_q8_ref(const uint8_t *w, const vl_q8_activations *x, float *
 void vl_gemv_q4_0x8_q8_avx2(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
 void vl_gemv_q4_0x8_q8_avx512(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
 
+/* ---- spinning ---- */
+/// One iteration of a spin-wait: the CPU's pause hint (x86), so a spinning thread yields its core's
+/// shared resources and leaves the loop without a memory-order mis-speculation.
+static inline void vl_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
 #endif
