@@ -81,6 +81,12 @@ void vl_gemv_q4_0x8_q8_ref(const uint8_t *w, const vl_q8_activations *x, float *
     }
 }
 
+/* Many tokens: token t's row of y (stride ldy) is the one-token product with x[t]. */
+void vl_gemm_q4_0x8_q8_ref(const uint8_t *w, const vl_q8_activations *x, int64_t tokens, float *y, int64_t ldy, int64_t cols,
+                           int64_t row_begin, int64_t row_end) {
+    for (int64_t t = 0; t < tokens; t++) vl_gemv_q4_0x8_q8_ref(w, x + t, y + t * ldy, cols, row_begin, row_end);
+}
+
 #if VL_X86
 __attribute__((target("avx2,fma,f16c"))) static void q4_0x8_avx2(
     const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end) {
@@ -139,6 +145,49 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f1
     }
 }
 
+/* Prefill with integer products: the one-token AVX-512 step above, with each group's decoded nibbles
+ * (eight registers per block) reused for `micro` tokens at a time, so the decoding is paid once per
+ * four tokens instead of per token. Tokens go in tiles of `tile_tokens` (their 8-bit activations, 64 ×
+ * cols bytes, stay in L2 while every group of the range passes over them); the weights are read once
+ * per tile. Sums per (row, token) in the same block order as the one-token kernel. */
+enum { micro = 4, tile_tokens = 64 };
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c"))) static void gemm_q4_0x8_avx512(
+    const uint8_t *w, const vl_q8_activations *x, int64_t tokens, float *y, int64_t ldy, int64_t cols, int64_t row_begin, int64_t row_end) {
+    const int64_t blocks = cols / 32;
+    const __m256i low = _mm256_set1_epi8(0x0F);
+    for (int64_t t0 = 0; t0 < tokens; t0 += tile_tokens) {
+        const int64_t t1 = t0 + tile_tokens < tokens ? t0 + tile_tokens : tokens;
+        for (int64_t g = row_begin / group_rows; g < row_end / group_rows; g++) {
+            const uint8_t *group = w + g * blocks * group_block_bytes;
+            for (int64_t t = t0; t < t1; t += micro) {
+                const int n = t1 - t < micro ? (int)(t1 - t) : micro;
+                __m256 acc[micro];
+                for (int i = 0; i < micro; i++) acc[i] = _mm256_setzero_ps();
+                const uint8_t *block = group;
+                for (int64_t b = 0; b < blocks; b++, block += group_block_bytes) {
+                    __m256i nibbles[8];
+                    for (int c = 0; c < 4; c++) {
+                        const __m256i bytes = _mm256_loadu_si256((const __m256i *)(block + 16 + 32 * c));
+                        nibbles[c] = _mm256_and_si256(bytes, low);
+                        nibbles[4 + c] = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low);
+                    }
+                    const __m256 scales = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)block));
+                    for (int i = 0; i < micro; i++) {
+                        if (i >= n) break;
+                        const vl_q8_activations *xa = x + t + i;
+                        int32_t quads[8];
+                        memcpy(quads, xa->q + 32 * b, 32);
+                        __m256i dots = _mm256_set1_epi32(-8 * (xa->sums[2 * b] + xa->sums[2 * b + 1]));
+                        for (int k = 0; k < 8; k++) dots = _mm256_dpbusd_epi32(dots, nibbles[k], _mm256_set1_epi32(quads[k]));
+                        acc[i] = _mm256_fmadd_ps(_mm256_mul_ps(scales, _mm256_set1_ps(xa->d[b])), _mm256_cvtepi32_ps(dots), acc[i]);
+                    }
+                }
+                for (int i = 0; i < n; i++) _mm256_storeu_ps(y + (t + i) * ldy + g * group_rows, acc[i]);
+            }
+        }
+    }
+}
+
 /* The row's four nibble words of a block gathered back into Q4_0's 16 bytes, then widened eight
  * values at a time: (n − 8)·d is one exact integer conversion and one product, as in the plain loop. */
 __attribute__((target("avx2,fma,f16c"))) static void dequantize_avx2(const uint8_t *w, int64_t cols, int64_t row_begin, int64_t row_end, float *out) {
@@ -190,4 +239,12 @@ void vl_gemv_q4_0x8_q8_avx512(const uint8_t *w, const vl_q8_activations *x, floa
 void vl_gemv_q4_0x8_q8(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end) {
     if (vl_cpu_has_avx512_vnni()) vl_gemv_q4_0x8_q8_avx512(w, x, y, cols, row_begin, row_end);
     else vl_gemv_q4_0x8_q8_avx2(w, x, y, cols, row_begin, row_end);
+}
+
+void vl_gemm_q4_0x8_q8(const uint8_t *w, const vl_q8_activations *x, int64_t tokens, float *y, int64_t ldy, int64_t cols, int64_t row_begin,
+                       int64_t row_end) {
+#if VL_X86
+    if (vl_cpu_has_avx512_vnni()) { gemm_q4_0x8_avx512(w, x, tokens, y, ldy, cols, row_begin, row_end); return; }
+#endif
+    vl_gemm_q4_0x8_q8_ref(w, x, tokens, y, ldy, cols, row_begin, row_end);
 }

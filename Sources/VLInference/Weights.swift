@@ -25,9 +25,18 @@ public final class Weights: @unchecked Sendable {
     /// Q4_0 matrices regrouped for decoding (`Weights+Regrouped.swift`), by tensor name; under `lock`.
     var regrouped: [String: OwnedBuffer] = [:]
 
-    public init(pack: VLPackFile) { self.pack = pack }
+    /// How prefill multiplies many input rows by Q4_0 weights where an integer kernel exists for them
+    /// (AVX-512 VNNI): `.integer` rounds the rows to 8-bit blocks, as one-token steps always do and as
+    /// ggml does, and multiplies in integers; `.float` widens tiles of W to f32 for sgemm, so that the
+    /// product carries only the weights' own loss (implementation parity against a float reference).
+    public enum PrefillProducts: Sendable { case integer, float }
+    public let prefillProducts: PrefillProducts
 
-    public convenience init(path: String) throws { try self.init(pack: VLPackFile(path: path)) }
+    public init(pack: VLPackFile, prefillProducts: PrefillProducts = .integer) { (self.pack, self.prefillProducts) = (pack, prefillProducts) }
+
+    public convenience init(path: String, prefillProducts: PrefillProducts = .integer) throws {
+        try self.init(pack: VLPackFile(path: path), prefillProducts: prefillProducts)
+    }
 
     deinit { for p in cache.values { p.deallocate() } }
 

@@ -134,6 +134,70 @@ import VLVerify
         Self.expectProducts(outputs, matrix: dequantized, x: rounded, rows: rows, cols: cols)
     }
 
+    /// Prefill over Q4_0x8 (integer products for many tokens at once): each token's row equal to the
+    /// one-token product of the same rounded activations, bit for bit against the AVX-512 one-token
+    /// kernel (same block order) and within the kernel tolerance of the double-precision product. 70
+    /// tokens: past one 64-token tile, and not a multiple of the four-token step; a row range that
+    /// starts past the first group and ends before the last.
+    @Test func regroupedPrefillMatchesOneTokenProducts() throws {
+        var rng = SplitMix64(seed: 14)
+        let rows = 48, cols = 320, tokens = 70
+        let values = rng.floats(rows * cols)
+        var blocks = [UInt8](repeating: 0, count: rows * cols / 32 * 18)
+        try values.withUnsafeBufferPointer { v in try blocks.withUnsafeMutableBytes { try Quantizer.quantize(.q4_0, rows: v, rowLength: cols, into: $0) } }
+        var dequantized = [Float](repeating: 0, count: rows * cols)
+        try blocks.withUnsafeBytes { b in
+            try dequantized.withUnsafeMutableBufferPointer { try Quantizer.dequantizeRef(.q4_0, blocks: b, rowLength: cols, into: $0) }
+        }
+        var regrouped = [UInt8](repeating: 0, count: blocks.count)
+        vl_q4_0x8_repack(blocks, &regrouped, Int64(cols), 0, Int64(rows / 8))
+        let x = rng.floats(tokens * cols)
+        var q = [Int8](repeating: 0, count: tokens * cols), d = [Float](repeating: 0, count: tokens * cols / 32)
+        var sums = [Int16](repeating: 0, count: tokens * cols / 16)
+        for t in 0..<tokens {
+            q.withUnsafeMutableBufferPointer { qp in
+                d.withUnsafeMutableBufferPointer { dp in
+                    sums.withUnsafeMutableBufferPointer { sp in
+                        vl_quantize_q8_activations(
+                            Array(x[(t * cols)..<((t + 1) * cols)]), Int64(cols), 32, qp.baseAddress! + t * cols, dp.baseAddress! + t * cols / 32,
+                            sp.baseAddress! + t * cols / 16)
+                    }
+                }
+            }
+        }
+        let (first, last) = (8, 40)
+        var prefill = [Float](repeating: .nan, count: tokens * rows), prefillRef = prefill, oneToken = prefill
+        q.withUnsafeBufferPointer { qp in
+            d.withUnsafeBufferPointer { dp in
+                sums.withUnsafeBufferPointer { sp in
+                    let activations = (0..<tokens).map {
+                        vl_q8_activations(q: qp.baseAddress! + $0 * cols, d: dp.baseAddress! + $0 * cols / 32, sums: sp.baseAddress! + $0 * cols / 16)
+                    }
+                    vl_gemm_q4_0x8_q8(regrouped, activations, Int64(tokens), &prefill, Int64(rows), Int64(cols), Int64(first), Int64(last))
+                    vl_gemm_q4_0x8_q8_ref(regrouped, activations, Int64(tokens), &prefillRef, Int64(rows), Int64(cols), Int64(first), Int64(last))
+                    if vl_cpu_has_avx512_vnni() != 0 {
+                        for t in 0..<tokens {
+                            var a = activations[t]
+                            oneToken.withUnsafeMutableBufferPointer {
+                                vl_gemv_q4_0x8_q8_avx512(regrouped, &a, $0.baseAddress! + t * rows, Int64(cols), Int64(first), Int64(last))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let inRange = (0..<tokens).flatMap { t in (first..<last).map { t * rows + $0 } }
+        #expect((0..<prefill.count).filter { !inRange.contains($0) }.allSatisfy { prefill[$0].isNaN }, "rows outside the range untouched")
+        if vl_cpu_has_avx512_vnni() != 0 { #expect(inRange.map { prefill[$0].bitPattern } == inRange.map { oneToken[$0].bitPattern }) }
+        for t in 0..<tokens {
+            let rounded = (0..<cols).map { Float(q[t * cols + $0]) * d[(t * cols + $0) / 32] }
+            let slice = { (y: [Float]) in Array(y[(t * rows + first)..<(t * rows + last)]) }
+            Self.expectProducts(
+                [("prefill", slice(prefill)), ("prefill ref", slice(prefillRef))], matrix: Array(dequantized[(first * cols)..<(last * cols)]), x: rounded,
+                rows: last - first, cols: cols)
+        }
+    }
+
     /// A NaN or infinite activation makes its block's scale non-finite, so the product is NaN rather
     /// than the block silently vanishing.
     @Test(arguments: [Float.nan, .infinity])

@@ -51,7 +51,7 @@ import VLVerify
         let embeds = try #require(try file.tensor(StageName.llmInputEmbeds.rawValue, rank: 2))
         let layers = try #require(try file.tensor(StageName.llmLayersOut.rawValue, rank: 3))
         let logits = try #require(try file.tensor(StageName.llmLogits.rawValue, rank: 2))
-        let decoder = try LlamaDecoder(weights: Weights(path: path))
+        let decoder = try LlamaDecoder(weights: Weights(path: path, prefillProducts: .float))
         let (L, d) = (ids.count, decoder.config.hidden)
         #expect(embeds.shape == [L, d] && layers.shape == [decoder.config.layers, L, d])
         var seen: [(String, [Float], [Float])] = []
@@ -70,6 +70,19 @@ import VLVerify
             #expect(Tolerance.float.accepts(m), "\(variant) \(name): rel_l2 \(m.relL2) cosine \(m.cosine)")
             print("sample LLM \(variant) \(name): rel_l2 \(m.relL2) cosine \(m.cosine)")
         }
+    }
+
+    /// Q4_0 prefill with integer products (the default where AVX-512 VNNI is present) against the same
+    /// reference as above: it adds only the rounding of the input rows to 8-bit blocks, the bound that
+    /// one-token steps are held to.
+    @Test func integerPrefillAddsOnlyTheActivationRounding() throws {
+        let file = try ReferenceFile(path: "\(Samples.root)/Fixtures/reference/sample_llm_q4_0.safetensors")
+        let ids = try #require(try file.tensor(StageName.inputIDs.rawValue, rank: 1)).values.map { Int($0) }
+        let want = try #require(try file.tensor(StageName.llmLogits.rawValue, rank: 2)).values
+        let decoder = try LlamaDecoder(weights: Weights(path: Samples.llmQ4_0))
+        let got = try decoder.forward(embeddings: try decoder.embed(ids), count: ids.count, state: decoder.makeRunState(capacity: 64), on: .standard)
+        let m = ErrorMetrics(got: got, want: want)
+        #expect(m.relL2 <= FusedDecodeTests.activationRoundingTolerance, "rel_l2 \(m.relL2)")
     }
 
     /// Prefill in pieces (the KV cache carries the earlier positions) equals prefill at once; a cache

@@ -149,6 +149,14 @@ void vl_gemv_q4_0x8_q8_ref(const uint8_t *w, const vl_q8_activations *x, float *
 /// vl_cpu_has_avx512_vnni()).
 void vl_gemv_q4_0x8_q8_avx2(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
 void vl_gemv_q4_0x8_q8_avx512(const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end);
+/// Prefill: for each token t < tokens, y[t·ldy + r] = the one-token product of x[t] (an array of `tokens`
+/// activations, 32-value blocks) for rows [row_begin, row_end), multiples of 8. Integer products with
+/// AVX-512 VNNI (vl_cpu_has_avx512_vnni()); elsewhere the `_ref` loop, which is slow: callers without
+/// VNNI widen tiles to f32 and use sgemm instead.
+void vl_gemm_q4_0x8_q8(const uint8_t *w, const vl_q8_activations *x, int64_t tokens, float *y, int64_t ldy, int64_t cols, int64_t row_begin,
+                       int64_t row_end);
+void vl_gemm_q4_0x8_q8_ref(const uint8_t *w, const vl_q8_activations *x, int64_t tokens, float *y, int64_t ldy, int64_t cols,
+                           int64_t row_begin, int64_t row_end);
 
 /* ---- spinning ---- */
 /// One iteration of a spin-wait: the CPU's pause hint (x86), so a spinning thread yields its core's
