@@ -85,19 +85,25 @@ import VLVerify
         Self.expectProducts(outputs, matrix: dequantized, x: rounded, rows: rows, cols: cols)
     }
 
-    /// Q4_0 regrouped eight rows at a time: the same values as Q4_0 (its dequantizer bit-equal to
-    /// Q4_0's), and its kernel and `_ref` equal to the dequantized product over group-aligned row ranges.
-    @Test func regroupedQ4_0MatchesQ4_0() throws {
-        var rng = SplitMix64(seed: 13)
-        let rows = 48, cols = 320
+    /// A random rows × cols matrix quantized to Q4_0, and its values dequantized by the plain reference.
+    static func q4_0Matrix(rows: Int, cols: Int, rng: inout SplitMix64) throws -> (blocks: [UInt8], dequantized: [Float]) {
         let values = rng.floats(rows * cols)
-        let x = rng.floats(cols)
         var blocks = [UInt8](repeating: 0, count: rows * cols / 32 * 18)
         try values.withUnsafeBufferPointer { v in try blocks.withUnsafeMutableBytes { try Quantizer.quantize(.q4_0, rows: v, rowLength: cols, into: $0) } }
         var dequantized = [Float](repeating: 0, count: rows * cols)
         try blocks.withUnsafeBytes { b in
             try dequantized.withUnsafeMutableBufferPointer { try Quantizer.dequantizeRef(.q4_0, blocks: b, rowLength: cols, into: $0) }
         }
+        return (blocks, dequantized)
+    }
+
+    /// Q4_0 regrouped eight rows at a time: the same values as Q4_0 (its dequantizer bit-equal to
+    /// Q4_0's), and its kernel and `_ref` equal to the dequantized product over group-aligned row ranges.
+    @Test func regroupedQ4_0MatchesQ4_0() throws {
+        var rng = SplitMix64(seed: 13)
+        let rows = 48, cols = 320
+        let (blocks, dequantized) = try Self.q4_0Matrix(rows: rows, cols: cols, rng: &rng)
+        let x = rng.floats(cols)
         var regrouped = [UInt8](repeating: 0, count: blocks.count)
         vl_q4_0x8_repack(blocks, &regrouped, Int64(cols), 0, 2)
         vl_q4_0x8_repack(blocks, &regrouped, Int64(cols), 2, Int64(rows / 8))
@@ -142,13 +148,7 @@ import VLVerify
     @Test func regroupedPrefillMatchesOneTokenProducts() throws {
         var rng = SplitMix64(seed: 14)
         let rows = 48, cols = 320, tokens = 70
-        let values = rng.floats(rows * cols)
-        var blocks = [UInt8](repeating: 0, count: rows * cols / 32 * 18)
-        try values.withUnsafeBufferPointer { v in try blocks.withUnsafeMutableBytes { try Quantizer.quantize(.q4_0, rows: v, rowLength: cols, into: $0) } }
-        var dequantized = [Float](repeating: 0, count: rows * cols)
-        try blocks.withUnsafeBytes { b in
-            try dequantized.withUnsafeMutableBufferPointer { try Quantizer.dequantizeRef(.q4_0, blocks: b, rowLength: cols, into: $0) }
-        }
+        let (blocks, dequantized) = try Self.q4_0Matrix(rows: rows, cols: cols, rng: &rng)
         var regrouped = [UInt8](repeating: 0, count: blocks.count)
         vl_q4_0x8_repack(blocks, &regrouped, Int64(cols), 0, Int64(rows / 8))
         let x = rng.floats(tokens * cols)
