@@ -1,6 +1,6 @@
 import CVLKernels
 import Dispatch
-import Glibc
+import Foundation
 import Synchronization
 
 /// Persistent workers for the parallel regions of one `ExecutionContext` thread count, which spin for a
@@ -20,21 +20,24 @@ import Synchronization
 final class WorkerPool: @unchecked Sendable {
     /// The pool for `threads` workers (the caller and threads − 1 helpers), created on first use.
     static func shared(threads: Int) -> WorkerPool {
-        pools.withLock { pools in
-            if let pool = pools[threads] { return pool }
-            let pool = WorkerPool(helpers: threads - 1)
-            pools[threads] = pool
-            return pool
-        }
+        poolsLock.lock()
+        defer { poolsLock.unlock() }
+        if let pool = pools[threads] { return pool }
+        let pool = WorkerPool(helpers: threads - 1)
+        pools[threads] = pool
+        return pool
     }
 
-    private static let pools = Mutex<[Int: WorkerPool]>([:])
+    // pthread-based locks (NSLock) rather than Synchronization's Mutex, whose futex ThreadSanitizer
+    // cannot see: it reported the hand-over of `body` from one region's caller to the next as a race.
+    private static let poolsLock = NSLock()
+    nonisolated(unsafe) private static var pools: [Int: WorkerPool] = [:]
 
     /// Pause iterations a helper spins after a region before it sleeps (~40-100 cycles each).
     static let spinLimit = 4096
 
     private let helpers: Int
-    private let submission = Mutex<Void>(())
+    private let submission = NSLock()
     private let generation = Atomic<Int>(0)
     private let nextPart = Atomic<Int>(0)
     private let checkedIn = Atomic<Int>(0)
@@ -70,27 +73,27 @@ final class WorkerPool: @unchecked Sendable {
     /// taking the next part when it finishes one. Returns false, having run nothing, when the pool is
     /// busy. Cost: one atomic add per part, a mutex round trip, and the wait for the slowest helper.
     func perform(parts: Int, _ body: @Sendable (Int) -> Void) -> Bool {
-        let ran: Void? = submission.withLockIfAvailable { _ in
-            withoutActuallyEscaping(body) { body in
-                self.body = body
-                self.parts = parts
-                nextPart.store(0, ordering: .relaxed)
-                checkedIn.store(0, ordering: .relaxed)
-                generation.add(1, ordering: .releasing)
-                pthread_mutex_lock(sleepLock)
-                if sleepers > 0 { pthread_cond_broadcast(wake) }
-                pthread_mutex_unlock(sleepLock)
-                takeParts(body, parts)
-                // A helper that lost its core (an oversubscribed machine) is given the core back.
-                var spins = 0
-                while checkedIn.load(ordering: .acquiring) < helpers {
-                    spins += 1
-                    if spins < Self.spinLimit { vl_cpu_relax() } else { sched_yield() }
-                }
-                self.body = nil
+        guard submission.try() else { return false }
+        defer { submission.unlock() }
+        withoutActuallyEscaping(body) { body in
+            self.body = body
+            self.parts = parts
+            nextPart.store(0, ordering: .relaxed)
+            checkedIn.store(0, ordering: .relaxed)
+            generation.add(1, ordering: .releasing)
+            pthread_mutex_lock(sleepLock)
+            if sleepers > 0 { pthread_cond_broadcast(wake) }
+            pthread_mutex_unlock(sleepLock)
+            takeParts(body, parts)
+            // A helper that lost its core (an oversubscribed machine) is given the core back.
+            var spins = 0
+            while checkedIn.load(ordering: .acquiring) < helpers {
+                spins += 1
+                if spins < Self.spinLimit { vl_cpu_relax() } else { sched_yield() }
             }
+            self.body = nil
         }
-        return ran != nil
+        return true
     }
 
     private func takeParts(_ body: @Sendable (Int) -> Void, _ parts: Int) {
