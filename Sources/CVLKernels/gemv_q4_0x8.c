@@ -87,6 +87,14 @@ void vl_gemm_q4_0x8_q8_ref(const uint8_t *w, const vl_q8_activations *x, int64_t
     for (int64_t t = 0; t < tokens; t++) vl_gemv_q4_0x8_q8_ref(w, x + t, y + t * ldy, cols, row_begin, row_end);
 }
 
+/* Block b's 32 activations as eight 4-byte words (broadcast one at a time against a chunk's nibbles:
+ * words 0-3 meet the low nibbles of chunks 0-3, words 4-7 the high ones), and 8·Σx, the term that
+ * turns the unsigned nibbles' sum into the signed (n − 8) one. */
+static inline __attribute__((always_inline)) int block_activations(const vl_q8_activations *x, int64_t b, int32_t quads[8]) {
+    memcpy(quads, x->q + 32 * b, 32);
+    return 8 * (x->sums[2 * b] + x->sums[2 * b + 1]);
+}
+
 #if VL_X86
 __attribute__((target("avx2,fma,f16c"))) static void q4_0x8_avx2(
     const uint8_t *w, const vl_q8_activations *x, float *y, int64_t cols, int64_t row_begin, int64_t row_end) {
@@ -98,7 +106,7 @@ __attribute__((target("avx2,fma,f16c"))) static void q4_0x8_avx2(
         for (int64_t b = 0; b < blocks; b++, block += group_block_bytes) {
             for (int line = 0; line < group_block_bytes; line += 64) _mm_prefetch((const char *)block + VL_PREFETCH_DISTANCE + line, _MM_HINT_T0);
             int32_t quads[8];
-            memcpy(quads, x->q + 32 * b, 32);
+            const int offset = block_activations(x, b, quads);
             // 16-bit sums stay exact: 8 products of pairs, each ≤ 2·15·127, total ≤ 30480 < 2^15.
             __m256i pairs = _mm256_setzero_si256();
             for (int c = 0; c < 4; c++) {
@@ -107,8 +115,7 @@ __attribute__((target("avx2,fma,f16c"))) static void q4_0x8_avx2(
                 pairs = _mm256_add_epi16(
                     pairs, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(bytes, 4), low), _mm256_set1_epi32(quads[4 + c])));
             }
-            const int xsum = x->sums[2 * b] + x->sums[2 * b + 1];
-            const __m256i dots = _mm256_sub_epi32(_mm256_madd_epi16(pairs, ones), _mm256_set1_epi32(8 * xsum));
+            const __m256i dots = _mm256_sub_epi32(_mm256_madd_epi16(pairs, ones), _mm256_set1_epi32(offset));
             const __m256 scales = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)block)), _mm256_set1_ps(x->d[b]));
             acc = _mm256_fmadd_ps(scales, _mm256_cvtepi32_ps(dots), acc);
         }
@@ -130,9 +137,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f1
         for (int64_t b = 0; b < blocks; b++, block += group_block_bytes) {
             for (int line = 0; line < group_block_bytes; line += 64) _mm_prefetch((const char *)block + VL_PREFETCH_DISTANCE + line, _MM_HINT_T0);
             int32_t quads[8];
-            memcpy(quads, x->q + 32 * b, 32);
-            const int xsum = x->sums[2 * b] + x->sums[2 * b + 1];
-            __m256i dots = _mm256_set1_epi32(-8 * xsum);
+            __m256i dots = _mm256_set1_epi32(-block_activations(x, b, quads));
             for (int c = 0; c < 4; c++) {
                 const __m256i bytes = _mm256_loadu_si256((const __m256i *)(block + 16 + 32 * c));
                 dots = _mm256_dpbusd_epi32(dots, _mm256_and_si256(bytes, low), _mm256_set1_epi32(quads[c]));
@@ -176,8 +181,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f1
                         if (i >= n) break;
                         const vl_q8_activations *xa = x + t + i;
                         int32_t quads[8];
-                        memcpy(quads, xa->q + 32 * b, 32);
-                        __m256i dots = _mm256_set1_epi32(-8 * (xa->sums[2 * b] + xa->sums[2 * b + 1]));
+                        __m256i dots = _mm256_set1_epi32(-block_activations(xa, b, quads));
                         for (int k = 0; k < 8; k++) dots = _mm256_dpbusd_epi32(dots, nibbles[k], _mm256_set1_epi32(quads[k]));
                         acc[i] = _mm256_fmadd_ps(_mm256_mul_ps(scales, _mm256_set1_ps(xa->d[b])), _mm256_cvtepi32_ps(dots), acc[i]);
                     }
