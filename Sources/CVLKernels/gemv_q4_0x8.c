@@ -23,7 +23,7 @@
 
 int vl_quant_cpu_has_avx2(void);
 
-enum { group_rows = 8, q4_0_bytes = 18, group_block_bytes = 144 };
+enum { group_rows = 8, q4_0_bytes = 18, group_block_bytes = 144, q8_0_bytes = 34, q8_0x8u_block_bytes = 272 };
 
 /* Q4_0 byte j holds values j (low nibble) and j + 16 (high): exactly what chunk j / 4 wants at 4r + j % 4.
  * So a block's 16 nibble bytes move as four 4-byte words, word c of row r to chunk c at 4r. */
@@ -87,12 +87,48 @@ void vl_gemm_q4_0x8_q8_ref(const uint8_t *w, const vl_q8_activations *x, int64_t
     for (int64_t t = 0; t < tokens; t++) vl_gemv_q4_0x8_q8_ref(w, x + t, y + t * ldy, cols, row_begin, row_end);
 }
 
-/* Block b's 32 activations as eight 4-byte words (broadcast one at a time against a chunk's nibbles:
- * words 0-3 meet the low nibbles of chunks 0-3, words 4-7 the high ones), and 8·Σx, the term that
- * turns the unsigned nibbles' sum into the signed (n − 8) one. */
+/* Q8_0x8u, for prefill tiles: per group of eight rows and block column, the eight f16 scales (16 bytes)
+ * and eight chunks of 32 bytes, byte 4r + i of chunk k holding row r's value 4k + i plus 128 (its sign
+ * bit flipped), an unsigned byte as `vpdpbusd` wants. */
+void vl_q8_0x8u_repack(const uint8_t *src, uint8_t *dst, int64_t cols, int64_t group_begin, int64_t group_end) {
+    const int64_t blocks = cols / 32, row_bytes = blocks * q8_0_bytes;
+    for (int64_t g = group_begin; g < group_end; g++) {
+        const uint8_t *rows = src + g * group_rows * row_bytes;
+        uint8_t *out = dst + g * blocks * q8_0x8u_block_bytes;
+        for (int64_t b = 0; b < blocks; b++, out += q8_0x8u_block_bytes)
+            for (int r = 0; r < group_rows; r++) {
+                const uint8_t *block = rows + r * row_bytes + b * q8_0_bytes;
+                memcpy(out + 2 * r, block, 2);
+                for (int k = 0; k < 8; k++)
+                    for (int i = 0; i < 4; i++) out[16 + 32 * k + 4 * r + i] = block[2 + 4 * k + i] ^ 0x80;
+            }
+    }
+}
+
+void vl_gemm_q8_0x8u_q8_ref(const uint8_t *w, const vl_q8_activations *x, int64_t tokens, float *y, int64_t ldy, int64_t cols,
+                            int64_t row_begin, int64_t row_end) {
+    const int64_t blocks = cols / 32;
+    for (int64_t t = 0; t < tokens; t++)
+        for (int64_t row = row_begin; row < row_end; row++) {
+            const int64_t g = row / group_rows, r = row % group_rows;
+            float sum = 0;
+            for (int64_t b = 0; b < blocks; b++) {
+                const uint8_t *block = w + (g * blocks + b) * q8_0x8u_block_bytes;
+                const int8_t *qx = x[t].q + 32 * b;
+                int dot = 0;
+                for (int j = 0; j < 32; j++) dot += (int)(int8_t)(block[16 + 32 * (j / 4) + 4 * r + j % 4] ^ 0x80) * qx[j];
+                sum += vl_load_f16(block + 2 * r) * x[t].d[b] * (float)dot;
+            }
+            y[t * ldy + row] = sum;
+        }
+}
+
+/* Block b's 32 activations as eight 4-byte words (broadcast one at a time against a chunk of eight
+ * rows' values: word k holds values 4k..4k + 3), and Σx, which turns a sum over unsigned stored values
+ * u = v + bias into the signed one: Σ v·x = Σ u·x − bias·Σx. */
 static inline __attribute__((always_inline)) int block_activations(const vl_q8_activations *x, int64_t b, int32_t quads[8]) {
     memcpy(quads, x->q + 32 * b, 32);
-    return 8 * (x->sums[2 * b] + x->sums[2 * b + 1]);
+    return x->sums[2 * b] + x->sums[2 * b + 1];
 }
 
 #if VL_X86
@@ -106,7 +142,7 @@ __attribute__((target("avx2,fma,f16c"))) static void q4_0x8_avx2(
         for (int64_t b = 0; b < blocks; b++, block += group_block_bytes) {
             for (int line = 0; line < group_block_bytes; line += 64) _mm_prefetch((const char *)block + VL_PREFETCH_DISTANCE + line, _MM_HINT_T0);
             int32_t quads[8];
-            const int offset = block_activations(x, b, quads);
+            const int offset = 8 * block_activations(x, b, quads);
             // 16-bit sums stay exact: 8 products of pairs, each ≤ 2·15·127, total ≤ 30480 < 2^15.
             __m256i pairs = _mm256_setzero_si256();
             for (int c = 0; c < 4; c++) {
@@ -137,7 +173,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f1
         for (int64_t b = 0; b < blocks; b++, block += group_block_bytes) {
             for (int line = 0; line < group_block_bytes; line += 64) _mm_prefetch((const char *)block + VL_PREFETCH_DISTANCE + line, _MM_HINT_T0);
             int32_t quads[8];
-            __m256i dots = _mm256_set1_epi32(-block_activations(x, b, quads));
+            __m256i dots = _mm256_set1_epi32(-8 * block_activations(x, b, quads));
             for (int c = 0; c < 4; c++) {
                 const __m256i bytes = _mm256_loadu_si256((const __m256i *)(block + 16 + 32 * c));
                 dots = _mm256_dpbusd_epi32(dots, _mm256_and_si256(bytes, low), _mm256_set1_epi32(quads[c]));
@@ -150,39 +186,44 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f1
     }
 }
 
-/* Prefill with integer products: the one-token AVX-512 step above, with each group's decoded nibbles
- * (eight registers per block) reused for `micro` tokens at a time, so the decoding is paid once per
- * four tokens instead of per token. Tokens go in tiles of `tile_tokens` (their 8-bit activations, 64 ×
- * cols bytes, stay in L2 while every group of the range passes over them); the weights are read once
- * per tile. Sums per (row, token) in the same block order as the one-token kernel. */
+/* Prefill with integer products, for Q4_0x8 and for Q8_0 tiles regrouped the same way (Q8_0x8u,
+ * below): each group's block decoded once into eight registers of unsigned values u = v + bias (Q4_0's
+ * nibbles, bias 8; Q8_0's bytes + 128) and reused for `micro` tokens at a time, so the decoding is paid
+ * once per four tokens. Tokens go in tiles of `tile_tokens` (their 8-bit activations, 64 × cols bytes,
+ * stay in L2 while every group of the range passes over them); the weights are read once per tile.
+ * For Q4_0x8 the sums per (row, token) come in the same block order as the one-token kernel. */
 enum { micro = 4, tile_tokens = 64 };
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c"))) static void gemm_q4_0x8_avx512(
-    const uint8_t *w, const vl_q8_activations *x, int64_t tokens, float *y, int64_t ldy, int64_t cols, int64_t row_begin, int64_t row_end) {
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c"), always_inline)) static inline void gemm_x8_avx512(
+    const uint8_t *w, int64_t block_bytes, int nibbles, int bias, const vl_q8_activations *x, int64_t tokens, float *y, int64_t ldy,
+    int64_t cols, int64_t row_begin, int64_t row_end) {
     const int64_t blocks = cols / 32;
     const __m256i low = _mm256_set1_epi8(0x0F);
     for (int64_t t0 = 0; t0 < tokens; t0 += tile_tokens) {
         const int64_t t1 = t0 + tile_tokens < tokens ? t0 + tile_tokens : tokens;
         for (int64_t g = row_begin / group_rows; g < row_end / group_rows; g++) {
-            const uint8_t *group = w + g * blocks * group_block_bytes;
+            const uint8_t *group = w + g * blocks * block_bytes;
             for (int64_t t = t0; t < t1; t += micro) {
                 const int n = t1 - t < micro ? (int)(t1 - t) : micro;
                 __m256 acc[micro];
                 for (int i = 0; i < micro; i++) acc[i] = _mm256_setzero_ps();
                 const uint8_t *block = group;
-                for (int64_t b = 0; b < blocks; b++, block += group_block_bytes) {
-                    __m256i nibbles[8];
-                    for (int c = 0; c < 4; c++) {
-                        const __m256i bytes = _mm256_loadu_si256((const __m256i *)(block + 16 + 32 * c));
-                        nibbles[c] = _mm256_and_si256(bytes, low);
-                        nibbles[4 + c] = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low);
-                    }
+                for (int64_t b = 0; b < blocks; b++, block += block_bytes) {
+                    __m256i values[8];
+                    if (nibbles)
+                        for (int c = 0; c < 4; c++) {
+                            const __m256i bytes = _mm256_loadu_si256((const __m256i *)(block + 16 + 32 * c));
+                            values[c] = _mm256_and_si256(bytes, low);
+                            values[4 + c] = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low);
+                        }
+                    else
+                        for (int k = 0; k < 8; k++) values[k] = _mm256_loadu_si256((const __m256i *)(block + 16 + 32 * k));
                     const __m256 scales = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)block));
                     for (int i = 0; i < micro; i++) {
                         if (i >= n) break;
                         const vl_q8_activations *xa = x + t + i;
                         int32_t quads[8];
-                        __m256i dots = _mm256_set1_epi32(-block_activations(xa, b, quads));
-                        for (int k = 0; k < 8; k++) dots = _mm256_dpbusd_epi32(dots, nibbles[k], _mm256_set1_epi32(quads[k]));
+                        __m256i dots = _mm256_set1_epi32(-bias * block_activations(xa, b, quads));
+                        for (int k = 0; k < 8; k++) dots = _mm256_dpbusd_epi32(dots, values[k], _mm256_set1_epi32(quads[k]));
                         acc[i] = _mm256_fmadd_ps(_mm256_mul_ps(scales, _mm256_set1_ps(xa->d[b])), _mm256_cvtepi32_ps(dots), acc[i]);
                     }
                 }
@@ -190,6 +231,16 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f1
             }
         }
     }
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c"))) static void gemm_q4_0x8_avx512(
+    const uint8_t *w, const vl_q8_activations *x, int64_t tokens, float *y, int64_t ldy, int64_t cols, int64_t row_begin, int64_t row_end) {
+    gemm_x8_avx512(w, group_block_bytes, 1, 8, x, tokens, y, ldy, cols, row_begin, row_end);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c"))) static void gemm_q8_0x8u_avx512(
+    const uint8_t *w, const vl_q8_activations *x, int64_t tokens, float *y, int64_t ldy, int64_t cols, int64_t row_begin, int64_t row_end) {
+    gemm_x8_avx512(w, q8_0x8u_block_bytes, 0, 128, x, tokens, y, ldy, cols, row_begin, row_end);
 }
 
 /* The row's four nibble words of a block gathered back into Q4_0's 16 bytes, then widened eight
@@ -251,4 +302,12 @@ void vl_gemm_q4_0x8_q8(const uint8_t *w, const vl_q8_activations *x, int64_t tok
     if (vl_cpu_has_avx512_vnni()) { gemm_q4_0x8_avx512(w, x, tokens, y, ldy, cols, row_begin, row_end); return; }
 #endif
     vl_gemm_q4_0x8_q8_ref(w, x, tokens, y, ldy, cols, row_begin, row_end);
+}
+
+void vl_gemm_q8_0x8u_q8(const uint8_t *w, const vl_q8_activations *x, int64_t tokens, float *y, int64_t ldy, int64_t cols, int64_t row_begin,
+                        int64_t row_end) {
+#if VL_X86
+    if (vl_cpu_has_avx512_vnni()) { gemm_q8_0x8u_avx512(w, x, tokens, y, ldy, cols, row_begin, row_end); return; }
+#endif
+    vl_gemm_q8_0x8u_q8_ref(w, x, tokens, y, ldy, cols, row_begin, row_end);
 }

@@ -96,6 +96,10 @@ extension Weights {
                 fused.append((regrouped == nil ? kernel : Self.regroupedKernel, kind, SharedPointer(stored), unit, product))
             } else if let regrouped, L > 1, prefillProducts == .integer, vl_cpu_has_avx512_vnni() != 0 {
                 regroupedPrefill(regrouped, rows: product.rows, cols: cols, x: x, count: L, into: product.y, on: context)
+            } else if t.storage == .blocks(.q8_0), L > 1, product.rows % Self.regroupedRows == 0, prefillProducts == .integer,
+                vl_cpu_has_avx512_vnni() != 0
+            {
+                q8_0Prefill(t, rows: product.rows, cols: cols, x: x, count: L, into: product.y, scratch: scratch, on: context)
             } else if L == 1 || t.storage == .plain(.f32) {
                 let w = try matrix(product.name, rows: product.rows, cols: cols, into: scratch, on: context)
                 Ops.linear(x, rows: L, in: cols, weight: w, bias: nil, out: product.rows, into: product.y, on: context)
@@ -196,6 +200,37 @@ extension Weights {
                 vl_gemm_q4_0x8_q8(
                     weights.pointer, activations.pointer, Int64(L), output.pointer, Int64(rows), Int64(cols),
                     Int64(groups * part / parts * Self.regroupedRows), Int64(groups * (part + 1) / parts * Self.regroupedRows))
+            }
+        }
+    }
+
+    /// Prefill over Q8_0 weights with integer products (AVX-512 VNNI): the input rows rounded to 8-bit
+    /// blocks as for Q4_0 (`regroupedPrefill`), and W regrouped tile by tile (prefillTileRows rows, each
+    /// worker its own tiles) into Q8_0x8u, its bytes with the sign bit flipped so that `vpdpbusd` takes
+    /// them as unsigned, then the Q4_0x8 GEMM over them. The regrouping reads the mapping once per
+    /// prefill; nothing is kept. Memory: threads × prefillTileRows × cols × 17/16 bytes of tiles, and the
+    /// rounded input, L·cols·1.25 bytes.
+    private func q8_0Prefill(
+        _ t: VLPackTensor, rows: Int, cols: Int, x: UnsafePointer<Float>, count L: Int, into y: UnsafeMutablePointer<Float>,
+        scratch: FloatBuffer, on context: ExecutionContext
+    ) {
+        let input = QuantizedInput(x, count: L, cols: cols, kind: .quantized(block: 32), on: context)
+        let tileRows = min(rows, Self.prefillTileRows)
+        let tiles = (rows + tileRows - 1) / tileRows, workers = max(1, min(context.threads, tiles))
+        let tileBytes = tileRows / Self.regroupedRows * (cols / 32) * 272, tileFloats = (tileBytes + 63) / 64 * 16
+        let buffer = SharedPointer(UnsafeMutableRawPointer(scratch.reserve(workers * tileFloats)))
+        let source = SharedPointer(pack.bytes(of: t).buffer.baseAddress!)
+        let (output, activations) = (SharedPointer(y), SharedPointer(input.activations!))
+        let rowBytes = cols / 32 * 34
+        withExtendedLifetime(input) {
+            context.run(workers) { worker in
+                let tile = (buffer.pointer + worker * tileFloats * 4).assumingMemoryBound(to: UInt8.self)
+                for index in stride(from: worker, to: tiles, by: workers) {
+                    let first = index * tileRows, count = min(tileRows, rows - first)
+                    vl_q8_0x8u_repack(
+                        (source.pointer + first * rowBytes).assumingMemoryBound(to: UInt8.self), tile, Int64(cols), 0, Int64(count / Self.regroupedRows))
+                    vl_gemm_q8_0x8u_q8(tile, activations.pointer, Int64(L), output.pointer + first, Int64(rows), Int64(cols), 0, Int64(count))
+                }
             }
         }
     }

@@ -25,8 +25,8 @@ public final class Weights: @unchecked Sendable {
     /// Q4_0 matrices regrouped for decoding (`Weights+Regrouped.swift`), by tensor name; under `lock`.
     var regrouped: [String: OwnedBuffer] = [:]
 
-    /// How prefill multiplies many input rows by Q4_0 weights where an integer kernel exists for them
-    /// (AVX-512 VNNI): `.integer` rounds the rows to 8-bit blocks, as one-token steps always do and as
+    /// How prefill multiplies many input rows by Q4_0 and Q8_0 weights where an integer kernel exists for
+    /// them (AVX-512 VNNI): `.integer` rounds the rows to 8-bit blocks, as one-token steps always do and as
     /// ggml does, and multiplies in integers; `.float` widens tiles of W to f32 for sgemm, so that the
     /// product carries only the weights' own loss (implementation parity against a float reference).
     public enum PrefillProducts: Sendable { case integer, float }

@@ -85,14 +85,15 @@ import VLVerify
         Self.expectProducts(outputs, matrix: dequantized, x: rounded, rows: rows, cols: cols)
     }
 
-    /// A random rows × cols matrix quantized to Q4_0, and its values dequantized by the plain reference.
-    static func q4_0Matrix(rows: Int, cols: Int, rng: inout SplitMix64) throws -> (blocks: [UInt8], dequantized: [Float]) {
+    /// A random rows × cols matrix quantized to `type` (Q4_0 or Q8_0: 18 or 34 bytes per 32 values), and
+    /// its values dequantized by the plain reference.
+    static func quantizedMatrix(_ type: QuantType = .q4_0, rows: Int, cols: Int, rng: inout SplitMix64) throws -> (blocks: [UInt8], dequantized: [Float]) {
         let values = rng.floats(rows * cols)
-        var blocks = [UInt8](repeating: 0, count: rows * cols / 32 * 18)
-        try values.withUnsafeBufferPointer { v in try blocks.withUnsafeMutableBytes { try Quantizer.quantize(.q4_0, rows: v, rowLength: cols, into: $0) } }
+        var blocks = [UInt8](repeating: 0, count: rows * cols / 32 * (type == .q4_0 ? 18 : 34))
+        try values.withUnsafeBufferPointer { v in try blocks.withUnsafeMutableBytes { try Quantizer.quantize(type, rows: v, rowLength: cols, into: $0) } }
         var dequantized = [Float](repeating: 0, count: rows * cols)
         try blocks.withUnsafeBytes { b in
-            try dequantized.withUnsafeMutableBufferPointer { try Quantizer.dequantizeRef(.q4_0, blocks: b, rowLength: cols, into: $0) }
+            try dequantized.withUnsafeMutableBufferPointer { try Quantizer.dequantizeRef(type, blocks: b, rowLength: cols, into: $0) }
         }
         return (blocks, dequantized)
     }
@@ -102,7 +103,7 @@ import VLVerify
     @Test func regroupedQ4_0MatchesQ4_0() throws {
         var rng = SplitMix64(seed: 13)
         let rows = 48, cols = 320
-        let (blocks, dequantized) = try Self.q4_0Matrix(rows: rows, cols: cols, rng: &rng)
+        let (blocks, dequantized) = try Self.quantizedMatrix(rows: rows, cols: cols, rng: &rng)
         let x = rng.floats(cols)
         var regrouped = [UInt8](repeating: 0, count: blocks.count)
         vl_q4_0x8_repack(blocks, &regrouped, Int64(cols), 0, 2)
@@ -140,17 +141,27 @@ import VLVerify
         Self.expectProducts(outputs, matrix: dequantized, x: rounded, rows: rows, cols: cols)
     }
 
-    /// Prefill over Q4_0x8 (integer products for many tokens at once): each token's row equal to the
-    /// one-token product of the same rounded activations, bit for bit against the AVX-512 one-token
-    /// kernel (same block order) and within the kernel tolerance of the double-precision product. 70
+    /// Prefill in integers for many tokens at once, over Q4_0x8 and over Q8_0 regrouped as Q8_0x8u: each
+    /// token's row within the kernel tolerance of the double-precision product of the same rounded
+    /// activations, and for Q4_0x8 bit for bit the AVX-512 one-token kernel's (same block order). 70
     /// tokens: past one 64-token tile, and not a multiple of the four-token step; a row range that
     /// starts past the first group and ends before the last.
-    @Test func regroupedPrefillMatchesOneTokenProducts() throws {
+    @Test(arguments: [QuantType.q4_0, .q8_0])
+    func regroupedPrefillMatchesOneTokenProducts(type: QuantType) throws {
         var rng = SplitMix64(seed: 14)
         let rows = 48, cols = 320, tokens = 70
-        let (blocks, dequantized) = try Self.q4_0Matrix(rows: rows, cols: cols, rng: &rng)
-        var regrouped = [UInt8](repeating: 0, count: blocks.count)
-        vl_q4_0x8_repack(blocks, &regrouped, Int64(cols), 0, Int64(rows / 8))
+        let (blocks, dequantized) = try Self.quantizedMatrix(type, rows: rows, cols: cols, rng: &rng)
+        typealias Prefill = (UnsafePointer<UInt8>?, UnsafePointer<vl_q8_activations>?, Int64, UnsafeMutablePointer<Float>?, Int64, Int64, Int64, Int64) -> Void
+        let regrouped: [UInt8], kernels: [(String, Prefill)]
+        if type == .q4_0 {
+            var bytes = [UInt8](repeating: 0, count: blocks.count)
+            vl_q4_0x8_repack(blocks, &bytes, Int64(cols), 0, Int64(rows / 8))
+            (regrouped, kernels) = (bytes, [("prefill", vl_gemm_q4_0x8_q8), ("prefill ref", vl_gemm_q4_0x8_q8_ref)])
+        } else {
+            var bytes = [UInt8](repeating: 0, count: rows / 8 * cols / 32 * 272)
+            vl_q8_0x8u_repack(blocks, &bytes, Int64(cols), 0, Int64(rows / 8))
+            (regrouped, kernels) = (bytes, [("prefill", vl_gemm_q8_0x8u_q8), ("prefill ref", vl_gemm_q8_0x8u_q8_ref)])
+        }
         let x = rng.floats(tokens * cols)
         var q = [Int8](repeating: 0, count: tokens * cols), d = [Float](repeating: 0, count: tokens * cols / 32)
         var sums = [Int16](repeating: 0, count: tokens * cols / 16)
@@ -166,16 +177,20 @@ import VLVerify
             }
         }
         let (first, last) = (8, 40)
-        var prefill = [Float](repeating: .nan, count: tokens * rows), prefillRef = prefill, oneToken = prefill
+        var outputs: [(String, [Float])] = []
+        var oneToken = [Float](repeating: .nan, count: tokens * rows)
         q.withUnsafeBufferPointer { qp in
             d.withUnsafeBufferPointer { dp in
                 sums.withUnsafeBufferPointer { sp in
                     let activations = (0..<tokens).map {
                         vl_q8_activations(q: qp.baseAddress! + $0 * cols, d: dp.baseAddress! + $0 * cols / 32, sums: sp.baseAddress! + $0 * cols / 16)
                     }
-                    vl_gemm_q4_0x8_q8(regrouped, activations, Int64(tokens), &prefill, Int64(rows), Int64(cols), Int64(first), Int64(last))
-                    vl_gemm_q4_0x8_q8_ref(regrouped, activations, Int64(tokens), &prefillRef, Int64(rows), Int64(cols), Int64(first), Int64(last))
-                    if vl_cpu_has_avx512_vnni() != 0 {
+                    for (name, kernel) in kernels {
+                        var y = [Float](repeating: .nan, count: tokens * rows)
+                        kernel(regrouped, activations, Int64(tokens), &y, Int64(rows), Int64(cols), Int64(first), Int64(last))
+                        outputs.append((name, y))
+                    }
+                    if type == .q4_0, vl_cpu_has_avx512_vnni() != 0 {
                         for t in 0..<tokens {
                             var a = activations[t]
                             oneToken.withUnsafeMutableBufferPointer {
@@ -187,14 +202,16 @@ import VLVerify
             }
         }
         let inRange = (0..<tokens).flatMap { t in (first..<last).map { t * rows + $0 } }
-        #expect((0..<prefill.count).filter { !inRange.contains($0) }.allSatisfy { prefill[$0].isNaN }, "rows outside the range untouched")
-        if vl_cpu_has_avx512_vnni() != 0 { #expect(inRange.map { prefill[$0].bitPattern } == inRange.map { oneToken[$0].bitPattern }) }
+        let prefill = outputs[0].1
+        for (name, y) in outputs {
+            #expect((0..<y.count).filter { !inRange.contains($0) }.allSatisfy { y[$0].isNaN }, "\(name): rows outside the range untouched")
+        }
+        if type == .q4_0, vl_cpu_has_avx512_vnni() != 0 { #expect(inRange.map { prefill[$0].bitPattern } == inRange.map { oneToken[$0].bitPattern }) }
         for t in 0..<tokens {
             let rounded = (0..<cols).map { Float(q[t * cols + $0]) * d[(t * cols + $0) / 32] }
-            let slice = { (y: [Float]) in Array(y[(t * rows + first)..<(t * rows + last)]) }
             Self.expectProducts(
-                [("prefill", slice(prefill)), ("prefill ref", slice(prefillRef))], matrix: Array(dequantized[(first * cols)..<(last * cols)]), x: rounded,
-                rows: last - first, cols: cols)
+                outputs.map { ($0.0, Array($0.1[(t * rows + first)..<(t * rows + last)])) }, matrix: Array(dequantized[(first * cols)..<(last * cols)]),
+                x: rounded, rows: last - first, cols: cols)
         }
     }
 

@@ -72,14 +72,15 @@ import VLVerify
         }
     }
 
-    /// Q4_0 prefill with integer products (the default where AVX-512 VNNI is present) against the same
-    /// reference as above: it adds only the rounding of the input rows to 8-bit blocks, the bound that
-    /// one-token steps are held to.
-    @Test func integerPrefillAddsOnlyTheActivationRounding() throws {
-        let file = try ReferenceFile(path: "\(Samples.root)/Fixtures/reference/sample_llm_q4_0.safetensors")
+    /// Q4_0 and Q8_0 prefill with integer products (the default where AVX-512 VNNI is present) against
+    /// the same references as above: they add only the rounding of the input rows to 8-bit blocks, the
+    /// bound that one-token steps are held to.
+    @Test(arguments: ["q4_0", "q8_0"])
+    func integerPrefillAddsOnlyTheActivationRounding(variant: String) throws {
+        let file = try ReferenceFile(path: "\(Samples.root)/Fixtures/reference/sample_llm_\(variant).safetensors")
         let ids = try #require(try file.tensor(StageName.inputIDs.rawValue, rank: 1)).values.map { Int($0) }
         let want = try #require(try file.tensor(StageName.llmLogits.rawValue, rank: 2)).values
-        let decoder = try LlamaDecoder(weights: Weights(path: Samples.llmQ4_0))
+        let decoder = try LlamaDecoder(weights: Weights(path: variant == "q4_0" ? Samples.llmQ4_0 : Samples.llmQ8))
         let got = try decoder.forward(embeddings: try decoder.embed(ids), count: ids.count, state: decoder.makeRunState(capacity: 64), on: .standard)
         let m = ErrorMetrics(got: got, want: want)
         #expect(m.relL2 <= FusedDecodeTests.activationRoundingTolerance, "rel_l2 \(m.relL2)")
