@@ -16,15 +16,15 @@ import VLCore
 /// it to a common prefix. Weights are read from the mapping in their stored type (`Weights.linear`):
 /// one-token steps run fused GEMV kernels (block weights against 8-bit activation blocks, as ggml
 /// does; F16/BF16 widened in registers), prefill converts tiles of 512 rows of a matrix and runs sgemm
-/// on each (Q4_0 on AVX-512 VNNI: integer products over 8-bit input blocks), so no weight matrix is
-/// ever converted whole.
+/// on each (Q4_0 and Q8_0 on AVX-512 VNNI: integer products over 8-bit input blocks), so no weight
+/// matrix is ever converted whole.
 ///
 /// Cost per token: ≈ 2·(4d² + 3·d·I) + 2·d·V flops + 4·d·(position) for attention.
 /// Memory: the mapped weights (Q4_0 matrices as their regrouped copy instead: the same bytes, anonymous
 /// memory; `Weights+Regrouped.swift`) + the KV cache (2 · layers · capacity · d · 4 bytes; 7B at 2048
 /// positions: 2 GiB) + activations ≈ L·(5d + 2I + V)·4 bytes + attention scores threads·L·(start+L)·4
 /// bytes + prefill tiles threads · 512 · cols · 4 bytes (45 MB for two workers at 11008 columns) + for
-/// Q4_0 prefill the input rounded to 8-bit blocks, L · cols · 1.25 bytes.
+/// Q4_0/Q8_0 prefill the input rounded to 8-bit blocks, L · cols · 1.25 bytes.
 public struct LlamaDecoder: Sendable {
     public let config: LlamaConfig
     public let weights: Weights
