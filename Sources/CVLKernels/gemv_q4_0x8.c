@@ -25,20 +25,39 @@ int vl_quant_cpu_has_avx2(void);
 
 enum { group_rows = 8, q4_0_bytes = 18, group_block_bytes = 144, q8_0_bytes = 34, q8_0x8u_block_bytes = 272 };
 
+/* Eight rows' blocks side by side: per group and block column the eight f16 scales, then `words`
+ * chunks of 32 bytes, word k of row r's block (its bytes 2 + 4k..) at 4r of chunk k, xor `flip`. */
+static inline __attribute__((always_inline)) void regroup_rows(const uint8_t *src, uint8_t *dst, int64_t cols, int64_t group_begin,
+                                                              int64_t group_end, int64_t src_block_bytes, int words, uint32_t flip) {
+    const int64_t blocks = cols / 32, row_bytes = blocks * src_block_bytes, dst_block_bytes = 16 + 32 * words;
+    for (int64_t g = group_begin; g < group_end; g++) {
+        const uint8_t *rows = src + g * group_rows * row_bytes;
+        uint8_t *out = dst + g * blocks * dst_block_bytes;
+        for (int64_t b = 0; b < blocks; b++, out += dst_block_bytes)
+            for (int r = 0; r < group_rows; r++) {
+                const uint8_t *block = rows + r * row_bytes + b * src_block_bytes;
+                memcpy(out + 2 * r, block, 2);
+                for (int k = 0; k < words; k++) {
+                    uint32_t word;
+                    memcpy(&word, block + 2 + 4 * k, 4);
+                    word ^= flip;
+                    memcpy(out + 16 + 32 * k + 4 * r, &word, 4);
+                }
+            }
+    }
+}
+
 /* Q4_0 byte j holds values j (low nibble) and j + 16 (high): exactly what chunk j / 4 wants at 4r + j % 4.
  * So a block's 16 nibble bytes move as four 4-byte words, word c of row r to chunk c at 4r. */
 void vl_q4_0x8_repack(const uint8_t *src, uint8_t *dst, int64_t cols, int64_t group_begin, int64_t group_end) {
-    const int64_t blocks = cols / 32, row_bytes = blocks * q4_0_bytes;
-    for (int64_t g = group_begin; g < group_end; g++) {
-        const uint8_t *rows = src + g * group_rows * row_bytes;
-        uint8_t *out = dst + g * blocks * group_block_bytes;
-        for (int64_t b = 0; b < blocks; b++, out += group_block_bytes)
-            for (int r = 0; r < group_rows; r++) {
-                const uint8_t *block = rows + r * row_bytes + b * q4_0_bytes;
-                memcpy(out + 2 * r, block, 2);
-                for (int c = 0; c < 4; c++) memcpy(out + 16 + 32 * c + 4 * r, block + 2 + 4 * c, 4);
-            }
-    }
+    regroup_rows(src, dst, cols, group_begin, group_end, q4_0_bytes, 4, 0);
+}
+
+/* Q8_0x8u, for prefill tiles: per group of eight rows and block column, the eight f16 scales (16 bytes)
+ * and eight chunks of 32 bytes, byte 4r + i of chunk k holding row r's value 4k + i plus 128 (its sign
+ * bit flipped), an unsigned byte as `vpdpbusd` wants. */
+void vl_q8_0x8u_repack(const uint8_t *src, uint8_t *dst, int64_t cols, int64_t group_begin, int64_t group_end) {
+    regroup_rows(src, dst, cols, group_begin, group_end, q8_0_bytes, 8, 0x80808080u);
 }
 
 void vl_q4_0x8_dequantize_ref(const uint8_t *w, int64_t cols, int64_t row_begin, int64_t row_end, float *out) {
@@ -85,24 +104,6 @@ void vl_gemv_q4_0x8_q8_ref(const uint8_t *w, const vl_q8_activations *x, float *
 void vl_gemm_q4_0x8_q8_ref(const uint8_t *w, const vl_q8_activations *x, int64_t tokens, float *y, int64_t ldy, int64_t cols,
                            int64_t row_begin, int64_t row_end) {
     for (int64_t t = 0; t < tokens; t++) vl_gemv_q4_0x8_q8_ref(w, x + t, y + t * ldy, cols, row_begin, row_end);
-}
-
-/* Q8_0x8u, for prefill tiles: per group of eight rows and block column, the eight f16 scales (16 bytes)
- * and eight chunks of 32 bytes, byte 4r + i of chunk k holding row r's value 4k + i plus 128 (its sign
- * bit flipped), an unsigned byte as `vpdpbusd` wants. */
-void vl_q8_0x8u_repack(const uint8_t *src, uint8_t *dst, int64_t cols, int64_t group_begin, int64_t group_end) {
-    const int64_t blocks = cols / 32, row_bytes = blocks * q8_0_bytes;
-    for (int64_t g = group_begin; g < group_end; g++) {
-        const uint8_t *rows = src + g * group_rows * row_bytes;
-        uint8_t *out = dst + g * blocks * q8_0x8u_block_bytes;
-        for (int64_t b = 0; b < blocks; b++, out += q8_0x8u_block_bytes)
-            for (int r = 0; r < group_rows; r++) {
-                const uint8_t *block = rows + r * row_bytes + b * q8_0_bytes;
-                memcpy(out + 2 * r, block, 2);
-                for (int k = 0; k < 8; k++)
-                    for (int i = 0; i < 4; i++) out[16 + 32 * k + 4 * r + i] = block[2 + 4 * k + i] ^ 0x80;
-            }
-    }
 }
 
 void vl_gemm_q8_0x8u_q8_ref(const uint8_t *w, const vl_q8_activations *x, int64_t tokens, float *y, int64_t ldy, int64_t cols,
