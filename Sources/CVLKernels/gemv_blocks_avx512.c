@@ -26,7 +26,15 @@ int vl_cpu_has_avx512(void) {
     return v;
 }
 
-int vl_cpu_has_avx512_vnni(void) { return vl_cpu_has_avx512() && __builtin_cpu_supports("avx512vnni"); }
+int vl_cpu_has_avx512_vnni(void) {
+    static _Atomic int cached = -1;  // asked on every kernel dispatch: cached like vl_cpu_has_avx512
+    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (v < 0) {
+        v = vl_cpu_has_avx512() && __builtin_cpu_supports("avx512vnni");  // vl_cpu_has_avx512 ran __builtin_cpu_init
+        atomic_store_explicit(&cached, v, memory_order_relaxed);
+    }
+    return v;
+}
 
 VL_AVX512_VNNI static inline float load_f16(const uint8_t *p) {
     uint16_t h;

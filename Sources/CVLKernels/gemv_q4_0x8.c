@@ -60,6 +60,8 @@ void vl_q8_0x8u_repack(const uint8_t *src, uint8_t *dst, int64_t cols, int64_t g
     regroup_rows(src, dst, cols, group_begin, group_end, q8_0_bytes, 8, 0x80808080u);
 }
 
+int64_t vl_q8_0x8u_bytes(int64_t rows, int64_t cols) { return rows / group_rows * (cols / 32) * q8_0x8u_block_bytes; }
+
 void vl_q4_0x8_dequantize_ref(const uint8_t *w, int64_t cols, int64_t row_begin, int64_t row_end, float *out) {
     const int64_t blocks = cols / 32;
     for (int64_t row = row_begin; row < row_end; row++) {

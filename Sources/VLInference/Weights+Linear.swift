@@ -2,6 +2,7 @@ import CBLAS
 import CVLKernels
 import VLCore
 import VLPackFormat
+import VLQuant
 
 extension Weights {
     /// y[r] = W[r, :]·x for rows [begin, end), reading the stored bytes of W directly.
@@ -215,21 +216,20 @@ extension Weights {
         scratch: FloatBuffer, on context: ExecutionContext
     ) {
         let input = QuantizedInput(x, count: L, cols: cols, kind: .quantized(block: 32), on: context)
-        let tileRows = min(rows, Self.prefillTileRows)
-        let tiles = (rows + tileRows - 1) / tileRows, workers = max(1, min(context.threads, tiles))
-        let tileBytes = tileRows / Self.regroupedRows * (cols / 32) * 272, tileFloats = (tileBytes + 63) / 64 * 16
-        let buffer = SharedPointer(UnsafeMutableRawPointer(scratch.reserve(workers * tileFloats)))
+        let tiles = PrefillTiles(rows: rows, on: context)
+        let tileFloats = (Int(vl_q8_0x8u_bytes(Int64(tiles.tileRows), Int64(cols))) + 63) / 64 * 16  // whole cache lines
+        let buffer = SharedPointer(UnsafeMutableRawPointer(scratch.reserve(tiles.workers * tileFloats)))
         let source = SharedPointer(pack.bytes(of: t).buffer.baseAddress!)
         let (output, activations) = (SharedPointer(y), SharedPointer(input.activations!))
-        let rowBytes = cols / 32 * 34
+        let rowBytes = cols / QuantType.q8_0.elementsPerBlock * QuantType.q8_0.bytesPerBlock
         withExtendedLifetime(input) {
-            context.run(workers) { worker in
+            context.run(tiles.workers) { worker in
                 let tile = (buffer.pointer + worker * tileFloats * 4).assumingMemoryBound(to: UInt8.self)
-                for index in stride(from: worker, to: tiles, by: workers) {
-                    let first = index * tileRows, count = min(tileRows, rows - first)
+                for range in tiles.ranges(of: worker) {
                     vl_q8_0x8u_repack(
-                        (source.pointer + first * rowBytes).assumingMemoryBound(to: UInt8.self), tile, Int64(cols), 0, Int64(count / Self.regroupedRows))
-                    vl_gemm_q8_0x8u_q8(tile, activations.pointer, Int64(L), output.pointer + first, Int64(rows), Int64(cols), 0, Int64(count))
+                        (source.pointer + range.lowerBound * rowBytes).assumingMemoryBound(to: UInt8.self), tile, Int64(cols), 0,
+                        Int64(range.count / Self.regroupedRows))
+                    vl_gemm_q8_0x8u_q8(tile, activations.pointer, Int64(L), output.pointer + range.lowerBound, Int64(rows), Int64(cols), 0, Int64(range.count))
                 }
             }
         }
@@ -244,6 +244,24 @@ extension Weights {
     /// columns.
     static let prefillTileRows = 512
 
+    /// A prefill matrix's rows in tiles of prefillTileRows (the last may be shorter), dealt out to the
+    /// workers: worker w takes tiles w, w + workers, … and converts each into its own scratch.
+    struct PrefillTiles: Sendable {
+        let rows: Int, tileRows: Int, count: Int, workers: Int
+
+        init(rows: Int, on context: ExecutionContext) {
+            self.rows = rows
+            tileRows = min(rows, Weights.prefillTileRows)
+            count = (rows + tileRows - 1) / tileRows
+            workers = max(1, min(context.threads, count))
+        }
+
+        /// The row ranges of the tiles `worker` takes, in order.
+        func ranges(of worker: Int) -> [Range<Int>] {
+            stride(from: worker, to: count, by: workers).map { ($0 * tileRows)..<min(($0 + 1) * tileRows, rows) }
+        }
+    }
+
     /// Prefill over stored (non-F32) weights: tiles of rows of W converted to f32 and multiplied by
     /// sgemm, y[:, tile] = x · tileᵀ, the tiles shared out between the workers (each converts and
     /// multiplies its own), from the Q4_0x8 copy when there is one.
@@ -252,17 +270,15 @@ extension Weights {
         _ t: VLPackTensor, regrouped: UnsafeRawPointer?, rows: Int, cols: Int, x: UnsafePointer<Float>, count L: Int,
         into y: UnsafeMutablePointer<Float>, scratch: FloatBuffer, on context: ExecutionContext
     ) throws(InferenceError) {
-        let tileRows = min(rows, Self.prefillTileRows)
-        let tiles = (rows + tileRows - 1) / tileRows
-        let workers = max(1, min(context.threads, tiles))
-        let buffer = SharedPointer(scratch.reserve(workers * tileRows * cols))
+        let tiles = PrefillTiles(rows: rows, on: context)
+        let buffer = SharedPointer(scratch.reserve(tiles.workers * tiles.tileRows * cols))
         let input = SharedPointer(x), output = SharedPointer(y)
         let regroupedBytes = regrouped.map { SharedPointer($0.assumingMemoryBound(to: UInt8.self)) }
         _ = BLAS.singleThreaded
-        try context.runThrowing(workers) { (worker) throws(InferenceError) in
-            let tile = buffer.pointer + worker * tileRows * cols
-            for index in stride(from: worker, to: tiles, by: workers) {
-                let first = index * tileRows, count = min(tileRows, rows - first)
+        try context.runThrowing(tiles.workers) { (worker) throws(InferenceError) in
+            let tile = buffer.pointer + worker * tiles.tileRows * cols
+            for range in tiles.ranges(of: worker) {
+                let (first, count) = (range.lowerBound, range.count)
                 if let regroupedBytes {
                     vl_q4_0x8_dequantize(regroupedBytes.pointer, Int64(cols), Int64(first), Int64(first + count), tile)
                 } else {

@@ -85,11 +85,11 @@ import VLVerify
         Self.expectProducts(outputs, matrix: dequantized, x: rounded, rows: rows, cols: cols)
     }
 
-    /// A random rows × cols matrix quantized to `type` (Q4_0 or Q8_0: 18 or 34 bytes per 32 values), and
+    /// A random rows × cols matrix quantized to `type` (Q4_0 or Q8_0), and
     /// its values dequantized by the plain reference.
     static func quantizedMatrix(_ type: QuantType = .q4_0, rows: Int, cols: Int, rng: inout SplitMix64) throws -> (blocks: [UInt8], dequantized: [Float]) {
         let values = rng.floats(rows * cols)
-        var blocks = [UInt8](repeating: 0, count: rows * cols / 32 * (type == .q4_0 ? 18 : 34))
+        var blocks = [UInt8](repeating: 0, count: rows * cols / type.elementsPerBlock * type.bytesPerBlock)
         try values.withUnsafeBufferPointer { v in try blocks.withUnsafeMutableBytes { try Quantizer.quantize(type, rows: v, rowLength: cols, into: $0) } }
         var dequantized = [Float](repeating: 0, count: rows * cols)
         try blocks.withUnsafeBytes { b in
@@ -158,7 +158,7 @@ import VLVerify
             vl_q4_0x8_repack(blocks, &bytes, Int64(cols), 0, Int64(rows / 8))
             (regrouped, kernels) = (bytes, [("prefill", vl_gemm_q4_0x8_q8), ("prefill ref", vl_gemm_q4_0x8_q8_ref)])
         } else {
-            var bytes = [UInt8](repeating: 0, count: rows / 8 * cols / 32 * 272)
+            var bytes = [UInt8](repeating: 0, count: Int(vl_q8_0x8u_bytes(Int64(rows), Int64(cols))))
             vl_q8_0x8u_repack(blocks, &bytes, Int64(cols), 0, Int64(rows / 8))
             (regrouped, kernels) = (bytes, [("prefill", vl_gemm_q8_0x8u_q8), ("prefill ref", vl_gemm_q8_0x8u_q8_ref)])
         }

@@ -161,6 +161,8 @@ void vl_gemm_q4_0x8_q8_ref(const uint8_t *w, const vl_q8_activations *x, int64_t
 /// group_end) of eight rows of `src` (Q8_0) into `dst`; 272 bytes per group and block column. The GEMM
 /// is the Q4_0x8 one's over these bytes (rows multiples of 8; VNNI, else the slow `_ref`).
 void vl_q8_0x8u_repack(const uint8_t *src, uint8_t *dst, int64_t cols, int64_t group_begin, int64_t group_end);
+/// Bytes of `rows` (a multiple of 8) × `cols` Q8_0 values regrouped as Q8_0x8u.
+int64_t vl_q8_0x8u_bytes(int64_t rows, int64_t cols);
 void vl_gemm_q8_0x8u_q8(const uint8_t *w, const vl_q8_activations *x, int64_t tokens, float *y, int64_t ldy, int64_t cols, int64_t row_begin,
                         int64_t row_end);
 void vl_gemm_q8_0x8u_q8_ref(const uint8_t *w, const vl_q8_activations *x, int64_t tokens, float *y, int64_t ldy, int64_t cols,
